@@ -1,0 +1,1 @@
+"""Clearhouse: order-to-cash, payments, ledger, reconciliation and settlement."""

@@ -1,0 +1,61 @@
+"""Who is calling: a signed-in user or an API key, with what permissions and scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Permission
+
+from clearhouse.accounts.models import ApiKey, User
+from clearhouse.accounts.roles import ROLE_PERMISSIONS, Role
+from clearhouse.core.errors import PermissionDenied
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request. `merchant_id` set means: sees only that merchant."""
+
+    label: str
+    permissions: frozenset[str]
+    merchant_id: int | None = None
+    user: User | None = None
+    api_key: ApiKey | None = field(default=None, compare=False)
+
+    @property
+    def scope_key(self) -> str:
+        """Stable identity for idempotency records."""
+        if self.api_key is not None:
+            return f"key:{self.api_key.pk}"
+        return f"user:{self.user.pk}"
+
+    def audit_label(self) -> str:
+        return self.label
+
+    def has_perm(self, perm: str) -> bool:
+        return perm in self.permissions
+
+    def require(self, perm: str) -> None:
+        if perm not in self.permissions:
+            raise PermissionDenied(f"This action needs the {perm!r} permission.")
+
+
+def principal_for_user(user: User) -> Principal:
+    if user.is_superuser:
+        perms = frozenset(ROLE_PERMISSIONS[Role.ADMIN])
+    else:
+        perms = frozenset(
+            f"{app}.{code}"
+            for app, code in Permission.objects.filter(group__user=user).values_list(
+                "content_type__app_label", "codename"
+            )
+        )
+    return Principal(label=user.audit_label(), permissions=perms, merchant_id=user.merchant_id, user=user)
+
+
+def principal_for_api_key(key: ApiKey) -> Principal:
+    return Principal(
+        label=key.audit_label(),
+        permissions=ROLE_PERMISSIONS[Role(key.role)],
+        merchant_id=key.merchant_id,
+        api_key=key,
+    )

@@ -1,0 +1,62 @@
+"""Roles are groups with permissions; this module is the one table of them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    MERCHANT_STAFF = "merchant_staff"
+    MERCHANT_ADMIN = "merchant_admin"
+    FINANCE_CLERK = "finance_clerk"
+    FINANCE_MANAGER = "finance_manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+MERCHANT_ROLES = frozenset({Role.MERCHANT_STAFF, Role.MERCHANT_ADMIN})
+# Roles that must use a second factor once MFA lands (DESIGN §11).
+MFA_ROLES = frozenset({Role.FINANCE_CLERK, Role.FINANCE_MANAGER, Role.ADMIN})
+
+VIEW_LEDGER = "ledger.view_ledger"
+POST_ENTRY = "ledger.post_journal_entry"
+REVERSE_ENTRY = "ledger.reverse_journal_entry"
+MANAGE_ACCOUNTS = "ledger.manage_ledger_accounts"
+CLOSE_PERIOD = "ledger.close_accounting_period"
+MANAGE_API_KEYS = "accounts.manage_api_keys"
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.CUSTOMER: frozenset(),
+    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}),
+    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}),
+    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}),
+    Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD}),
+    Role.AUDITOR: frozenset({VIEW_LEDGER}),
+    Role.ADMIN: frozenset(
+        {VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD, MANAGE_API_KEYS}
+    ),
+}
+
+
+def roles_sync() -> None:
+    """Create the role groups and give each exactly its permissions."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    # post_migrate reaches apps one by one; make sure every app's
+    # permissions exist before handing them out.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def roles_sync_after_migrate(sender, **kwargs) -> None:
+    roles_sync()

@@ -1,0 +1,24 @@
+"""The REST API at /api/v1, with OpenAPI docs at /api/v1/docs."""
+
+from ninja import NinjaAPI
+
+from clearhouse.api.auth import ApiKeyAuth, SessionPrincipalAuth
+from clearhouse.api.errors import install_error_handlers
+from clearhouse.api.routers import api_keys, ledger
+
+api = NinjaAPI(
+    title="Clearhouse API",
+    version="1",
+    description=(
+        "Order-to-cash, payments, ledger and settlement. Authenticate with `Authorization: Bearer <api key>` "
+        "or a browser session (send the CSRF token). Every POST/PUT/PATCH/DELETE needs an "
+        "`Idempotency-Key` header: a replay returns the first response; the same key with a different "
+        "body is a 409 `idempotency_key_reuse`. Amounts are decimal strings in major units. Errors come as "
+        '`{"error": {"type", "code", "message", "param"}}`.'
+    ),
+    auth=[ApiKeyAuth(), SessionPrincipalAuth()],
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/ledger", ledger.router)
+api.add_router("/", api_keys.router)

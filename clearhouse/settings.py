@@ -1,0 +1,172 @@
+"""Django settings, read from environment variables.
+
+Everything a deployment changes comes from the environment; the defaults make
+a working single-machine demo on SQLite.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("CLEARHOUSE_DATA_DIR", BASE_DIR.parent / "var"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("CLEARHOUSE_DEBUG", False)
+SECRET_KEY = os.environ.get("CLEARHOUSE_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and os.environ.get("CLEARHOUSE_ENV", "demo") == "production":
+        raise RuntimeError("CLEARHOUSE_SECRET_KEY must be set in production")
+    SECRET_KEY = "demo-only-insecure-secret-key-change-me"  # noqa: S105
+
+ALLOWED_HOSTS = os.environ.get("CLEARHOUSE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("CLEARHOUSE_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "clearhouse.core",
+    "clearhouse.accounts",
+    "clearhouse.ledger",
+    "clearhouse.api",
+    "clearhouse.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "clearhouse.api.idempotency.IdempotencyMiddleware",
+]
+
+ROOT_URLCONF = "clearhouse.urls"
+WSGI_APPLICATION = "clearhouse.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+
+def database_from_env() -> dict:
+    """SQLite file by default; PostgreSQL (or another) through DATABASE_URL.
+
+    SQLite runs in WAL mode with synchronous=FULL (durable commits) and
+    BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead
+    of failing on a lock upgrade.
+    """
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        url = f"sqlite:///{DATA_DIR / 'clearhouse.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CLEARHOUSE_CONN_MAX_AGE", "60")))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+        }
+        config["TEST"] = {"NAME": str(DATA_DIR / "test_clearhouse.sqlite3")}
+    return config
+
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("CLEARHOUSE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SESSION_COOKIE_SECURE = env_bool("CLEARHOUSE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("CLEARHOUSE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# Field encryption keys: "kid:base64key,kid2:base64key2"; the first encrypts,
+# all decrypt (rotation). The demo key is for the demo only.
+CLEARHOUSE_ENCRYPTION_KEYS = os.environ.get(
+    "CLEARHOUSE_ENCRYPTION_KEYS", "demo1:ZGVtby1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+)
+
+# Balance cache: postings add to one of N stripes per account and day, so
+# concurrent writers to a hot account (a clearing account gets every payment)
+# rarely wait on one another's row lock.
+LEDGER_BALANCE_STRIPES = int(os.environ.get("CLEARHOUSE_LEDGER_BALANCE_STRIPES", "16"))
+
+# API keys record their last use at most this often (one write per key per window).
+API_KEY_LAST_USED_RESOLUTION_S = 60
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CLEARHOUSE_LOG_LEVEL", "WARNING")},
+}

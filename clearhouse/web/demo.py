@@ -1,0 +1,79 @@
+"""Demo data: merchants, one user per role, API keys and a few weeks of postings.
+
+Run by `clearhouse demo`; running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from clearhouse.accounts.models import BusinessType, Merchant, User
+from clearhouse.accounts.roles import Role
+from clearhouse.accounts.services import merchant_create, user_create
+from clearhouse.core.money import Money
+from clearhouse.ledger import posting_recipes as recipes
+
+DEMO_PASSWORD_SUFFIX = "-demo-2026"  # noqa: S105  demo logins are printed on purpose
+DEMO_USERS = [
+    ("admin", Role.ADMIN, None),
+    ("manager", Role.FINANCE_MANAGER, None),
+    ("clerk", Role.FINANCE_CLERK, None),
+    ("auditor", Role.AUDITOR, None),
+    ("teahouse", Role.MERCHANT_ADMIN, "teahouse"),
+    ("customer", Role.CUSTOMER, None),
+]
+DEMO_MERCHANTS = [
+    ("teahouse", "West Lake Tea House", "food"),
+    ("noodlebar", "Lanzhou Noodle Bar", "food"),
+    ("silkroad", "Silk Road Apparel", "apparel"),
+]
+
+
+def demo_password(username: str) -> str:
+    return f"{username}{DEMO_PASSWORD_SUFFIX}"
+
+
+@transaction.atomic
+def seed_demo() -> bool:
+    """Create the demo world; False if it was there already."""
+    if User.objects.filter(username="admin").exists():
+        return False
+    types = {
+        "food": BusinessType.objects.create(code="food", name="Food & drink"),
+        "apparel": BusinessType.objects.create(code="apparel", name="Apparel"),
+    }
+    merchants = {
+        code: merchant_create(code=code, name=name, business_type=types[kind])
+        for code, name, kind in DEMO_MERCHANTS
+    }
+    for username, role, merchant_code in DEMO_USERS:
+        user_create(username=username, password=demo_password(username), role=role,
+                    email=f"{username}@demo.clearhouse.local",
+                    merchant=merchants.get(merchant_code) if merchant_code else None)
+    _seed_postings(merchants)
+    return True
+
+
+def _seed_postings(merchants: dict[str, Merchant]) -> None:
+    today = timezone.localdate()
+    customer = User.objects.get(username="customer")
+    n = 0
+    for days_ago in range(21, 0, -1):
+        day = today - timedelta(days=days_ago)
+        for code, merchant in merchants.items():
+            n += 1
+            amount = Money(1000 * (n % 17 + 3) + 88, "CNY")
+            provider = ("sandbox", "alipay", "wechatpay")[n % 3]
+            recipes.payment_captured(payment_id=f"demo-{n}", provider=provider, amount=amount, day=day,
+                                     merchant=merchant)
+            recipes.provider_fee_charged(payment_id=f"demo-{n}", provider=provider,
+                                         fee=amount.apply_rate(Decimal("0.006")), day=day)
+            if code == "teahouse" and days_ago % 7 == 0:
+                recipes.refund_paid(refund_id=f"demo-r{n}", provider=provider, amount=Money(500, "CNY"), day=day,
+                                    merchant=merchant)
+    recipes.offline_transfer_received(transfer_id="demo-bt-1", customer=customer, amount=Money(25000, "CNY"),
+                                      day=today - timedelta(days=2))
