@@ -64,6 +64,8 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def _http(request, exc: HttpError):
+        if exc.status_code == 400 and "parse request body" in str(exc):
+            return error_response(status=400, code="malformed_json", message="The request body is not valid JSON.")
         if exc.status_code == 403:
             return error_response(status=403, code="csrf_failed", type="permission_error",
                                   message="CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")

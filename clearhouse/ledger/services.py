@@ -185,6 +185,9 @@ def journal_entry_reverse(
     """Post the mirror image of `entry` (its correction); each entry reverses at most once."""
     if entry.reverses_id is not None:
         raise InvalidTransition("A reversal cannot itself be reversed; post a new entry.", param="entry")
+    already = JournalEntry.objects.filter(reverses=entry).values_list("pk", flat=True).first()
+    if already is not None:
+        raise EntryAlreadyReversed(f"JE-{entry.pk} was already reversed by JE-{already}.", param="entry")
     return journal_entry_post(
         idempotency_key=f"reversal:{entry.pk}",
         effective_date=effective_date or timezone.localdate(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from clearhouse.accounts.models import ApiKey, Merchant
 from clearhouse.accounts.roles import MANAGE_API_KEYS, Role
@@ -56,7 +56,7 @@ def create_key(request, payload: ApiKeyIn):
             raise NotFound(f"No merchant {payload.merchant!r}.", param="merchant")
     key, token = api_key_create(name=payload.name, role=payload.role, merchant=merchant,
                                 actor=principal.user or principal)
-    return 201, {**_out(key), "token": token}
+    return Status(201, {**_out(key), "token": token})
 
 
 @router.get("/api-keys", response=list[ApiKeyOut], summary="List API keys")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from clearhouse.accounts.models import Merchant
@@ -192,7 +192,7 @@ def create_account(request, payload: AccountIn):
         code=payload.code, name=payload.name, type=payload.type, currency=payload.currency,
         merchant=_merchant_by_code(payload.merchant), actor=principal,
     )
-    return 201, _account_out(account)
+    return Status(201, _account_out(account))
 
 
 @router.get("/accounts", response=Page[AccountOut], summary="List ledger accounts")
@@ -235,7 +235,7 @@ def post_entry(request, payload: EntryIn):
         idempotency_key=key, effective_date=payload.effective_date, lines=lines, memo=payload.memo,
         source_type=payload.source_type, source_id=payload.source_id, actor=principal,
     )
-    return 201, _entries_out([entry], None)[0]
+    return Status(201, _entries_out([entry], None)[0])
 
 
 @router.get("/entries", response=Page[EntryOut], summary="List journal entries")
@@ -265,7 +265,7 @@ def reverse_entry(request, entry_id: int, payload: ReverseIn):
     entry = selectors.entry_get(entry_id=entry_id, merchant_id=principal.merchant_id)
     reversal = services.journal_entry_reverse(entry=entry, effective_date=payload.effective_date,
                                               memo=payload.memo, actor=principal)
-    return 201, _entries_out([reversal], None)[0]
+    return Status(201, _entries_out([reversal], None)[0])
 
 
 # --- balances ------------------------------------------------------------------
@@ -308,7 +308,7 @@ def create_period(request, payload: PeriodIn):
     request.auth.require(CLOSE_PERIOD)
     period = services.period_create(name=payload.name, start_date=payload.start_date, end_date=payload.end_date,
                                     actor=request.auth)
-    return 201, _period_out(period)
+    return Status(201, _period_out(period))
 
 
 @router.post("/periods/{period_id}/close", response=PeriodOut, summary="Close an accounting period")
