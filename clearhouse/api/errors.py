@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -78,6 +79,12 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(json.JSONDecodeError)
     def _bad_json(request, exc):
         return error_response(status=400, code="malformed_json", message="The request body is not valid JSON.")
+
+    @api.exception_handler(DataError)
+    def _data(request, exc):
+        # The database refused a value the schema let through (an id beyond 64 bits, a NUL byte).
+        return error_response(status=400, code="parameter_invalid",
+                              message="A parameter is out of range or contains characters that cannot be stored.")
 
     @api.exception_handler(Exception)
     def _unexpected(request, exc):

@@ -145,3 +145,15 @@ def test_a_clerk_cannot_reverse_entries(api_clerk, accounts_cny):
     r = api_clerk.post(f"/ledger/entries/{original['id']}/reverse", {})
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "permission_denied"
+
+
+def test_out_of_range_ids_and_nul_bytes_are_a_400_not_a_500(api_clerk, accounts_cny):
+    body = entry(accounts_cny)
+    body["postings"][0]["account_id"] = 2**70
+    r = api_clerk.post("/ledger/entries", body)
+    assert r.status_code == 400, r.content
+    assert api_clerk.get(f"/ledger/entries/{2**70}").status_code in {400, 404}
+    r = api_clerk.post("/ledger/entries", entry(accounts_cny, memo="bad\x00memo"))
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "parameter_invalid"
+    assert api_clerk.get("/ledger/entries", page="abc").json()["error"]["code"] == "parameter_invalid"

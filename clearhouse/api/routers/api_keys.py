@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
 
 from clearhouse.accounts.models import ApiKey, Merchant
 from clearhouse.accounts.roles import MANAGE_API_KEYS, Role
 from clearhouse.accounts.services import api_key_create, api_key_revoke
+from clearhouse.api.schemas import RequestBody
 from clearhouse.core.errors import NotFound
 
 router = Router(tags=["api keys"])
 
 
-class ApiKeyIn(Schema):
+class ApiKeyIn(RequestBody):
     name: str = Field(..., max_length=200)
     role: Role
     merchant: str | None = Field(None, description="Merchant code, for merchant_staff / merchant_admin keys")
@@ -66,7 +68,7 @@ def list_keys(request):
 
 
 @router.post("/api-keys/{key_id}/revoke", response=ApiKeyOut, summary="Revoke an API key")
-def revoke_key(request, key_id: int):
+def revoke_key(request, key_id: Annotated[int, Path(ge=1, le=2**63 - 1)]):
     principal = _admin(request)
     key = ApiKey.objects.filter(pk=key_id).first()
     if key is None:

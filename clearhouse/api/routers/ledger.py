@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
 from clearhouse.accounts.models import Merchant
 from clearhouse.accounts.roles import CLOSE_PERIOD, MANAGE_ACCOUNTS, POST_ENTRY, REVERSE_ENTRY, VIEW_LEDGER
 from clearhouse.api.pagination import Page, paginate
+from clearhouse.api.schemas import RequestBody
 from clearhouse.core.errors import NotFound, PermissionDenied
 from clearhouse.core.money import Money
 from clearhouse.ledger import selectors, services
@@ -18,6 +19,11 @@ from clearhouse.ledger.domain import PostingLine
 from clearhouse.ledger.models import AccountType
 
 router = Router(tags=["ledger"])
+
+MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is a 400, not a database error
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 AmountString = Annotated[
     Any,
@@ -27,7 +33,7 @@ AmountString = Annotated[
 
 
 # --- schemas -----------------------------------------------------------------
-class AccountIn(Schema):
+class AccountIn(RequestBody):
     code: str = Field(..., max_length=50, examples=["1000.main"])
     name: str = Field(..., max_length=200)
     type: AccountType
@@ -46,13 +52,13 @@ class AccountOut(Schema):
     is_active: bool
 
 
-class PostingIn(Schema):
-    account_id: int
+class PostingIn(RequestBody):
+    account_id: Id
     amount: AmountString
     currency: str = Field(..., min_length=1, max_length=3)
 
 
-class EntryIn(Schema):
+class EntryIn(RequestBody):
     effective_date: date
     memo: str = Field("", max_length=500)
     source_type: str = Field("", max_length=50)
@@ -86,7 +92,7 @@ class EntryOut(Schema):
     postings: list[PostingOut]
 
 
-class ReverseIn(Schema):
+class ReverseIn(RequestBody):
     effective_date: date | None = None
     memo: str = Field("", max_length=500)
 
@@ -118,7 +124,7 @@ class TrialBalanceOut(Schema):
     balanced: bool
 
 
-class PeriodIn(Schema):
+class PeriodIn(RequestBody):
     name: str = Field(..., max_length=50, examples=["2026-10"])
     start_date: date
     end_date: date
@@ -209,13 +215,13 @@ def list_accounts(request, type: AccountType | None = None, currency: str | None
 
 
 @router.get("/accounts/{account_id}", response=AccountOut, summary="Get a ledger account")
-def get_account(request, account_id: int):
+def get_account(request, account_id: PathId):
     request.auth.require(VIEW_LEDGER)
     return _account_out(selectors.account_get(account_id=account_id, merchant_id=request.auth.merchant_id))
 
 
 @router.get("/accounts/{account_id}/balance", response=BalanceOut, summary="Balance of one account")
-def get_account_balance(request, account_id: int, as_of: date | None = None):
+def get_account_balance(request, account_id: PathId, as_of: date | None = None):
     request.auth.require(VIEW_LEDGER)
     account = selectors.account_get(account_id=account_id, merchant_id=request.auth.merchant_id)
     return _balance_out(selectors.BalanceRow(account, selectors.account_balance(account=account, as_of=as_of)))
@@ -239,7 +245,7 @@ def post_entry(request, payload: EntryIn):
 
 
 @router.get("/entries", response=Page[EntryOut], summary="List journal entries")
-def list_entries(request, account_id: int | None = None, source_type: str | None = None,
+def list_entries(request, account_id: QueryId = None, source_type: str | None = None,
                  source_id: str | None = None, effective_from: date | None = None,
                  effective_to: date | None = None,
                  page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)):
@@ -251,7 +257,7 @@ def list_entries(request, account_id: int | None = None, source_type: str | None
 
 
 @router.get("/entries/{entry_id}", response=EntryOut, summary="Get a journal entry")
-def get_entry(request, entry_id: int):
+def get_entry(request, entry_id: PathId):
     principal = request.auth
     principal.require(VIEW_LEDGER)
     entry = selectors.entry_get(entry_id=entry_id, merchant_id=principal.merchant_id)
@@ -259,7 +265,7 @@ def get_entry(request, entry_id: int):
 
 
 @router.post("/entries/{entry_id}/reverse", response={201: EntryOut}, summary="Reverse a journal entry")
-def reverse_entry(request, entry_id: int, payload: ReverseIn):
+def reverse_entry(request, entry_id: PathId, payload: ReverseIn):
     principal = request.auth
     principal.require(REVERSE_ENTRY)
     entry = selectors.entry_get(entry_id=entry_id, merchant_id=principal.merchant_id)
@@ -271,7 +277,7 @@ def reverse_entry(request, entry_id: int, payload: ReverseIn):
 # --- balances ------------------------------------------------------------------
 @router.get("/balances", response=list[BalanceOut], summary="Balances per account")
 def list_balances(request, as_of: date | None = None, currency: str | None = None, merchant: str | None = None,
-                  customer_id: int | None = None, include_zero: bool = False):
+                  customer_id: QueryId = None, include_zero: bool = False):
     principal = request.auth
     principal.require(VIEW_LEDGER)
     merchant_id = principal.merchant_id
@@ -312,7 +318,7 @@ def create_period(request, payload: PeriodIn):
 
 
 @router.post("/periods/{period_id}/close", response=PeriodOut, summary="Close an accounting period")
-def close_period(request, period_id: int):
+def close_period(request, period_id: PathId):
     request.auth.require(CLOSE_PERIOD)
     period = services.period_close(period=selectors.period_get(period_id=period_id), actor=request.auth)
     return _period_out(period)
