@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # serves Swagger UI from our static files, not a CDN (machines may be offline)
     "django_tasks",
     "django_tasks_db",
     "clearhouse.core",
