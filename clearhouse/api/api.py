@@ -6,7 +6,28 @@ from clearhouse.api.auth import ApiKeyAuth, SessionPrincipalAuth
 from clearhouse.api.errors import install_error_handlers
 from clearhouse.api.routers import api_keys, ledger
 
-api = NinjaAPI(
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Any unique string (e.g. a UUID). A replay returns the first response; reuse with a "
+    "different body is a 409.",
+}
+
+
+class ClearhouseAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """Document the Idempotency-Key header (enforced by middleware) on every mutating operation."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                if method in {"post", "put", "patch", "delete"}:
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
+        return schema
+
+
+api = ClearhouseAPI(
     title="Clearhouse API",
     version="1",
     description=(

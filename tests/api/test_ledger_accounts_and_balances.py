@@ -96,3 +96,11 @@ def test_openapi_lists_the_ledger_endpoints(client):
                  "/api/v1/ledger/balances", "/api/v1/ledger/trial-balance", "/api/v1/ledger/periods"]:
         assert path in spec["paths"], path
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_openapi_documents_the_idempotency_header_on_mutating_calls(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    post = spec["paths"]["/api/v1/ledger/entries"]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in post["parameters"])
+    get = spec["paths"]["/api/v1/ledger/entries"]["get"]
+    assert all(p["name"] != "Idempotency-Key" for p in get.get("parameters", []))
