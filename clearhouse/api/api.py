@@ -16,14 +16,45 @@ IDEMPOTENCY_HEADER = {
 }
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "code", "message", "param"],
+            "properties": {
+                "type": {"type": "string", "example": "invalid_request_error"},
+                "code": {"type": "string", "example": "unbalanced_entry"},
+                "message": {"type": "string"},
+                "param": {"type": ["string", "null"], "example": "postings"},
+            },
+        }
+    },
+}
+ERROR_RESPONSES = {
+    "400": "Invalid request (see error.code)",
+    "401": "No or invalid credentials",
+    "403": "Not allowed for this role or merchant",
+    "404": "No such object (or not visible to this caller)",
+    "409": "Conflict: idempotency key reuse, closed period, invalid transition",
+}
+
+
 class ClearhouseAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         """Document the Idempotency-Key header (enforced by middleware) on every mutating operation."""
         schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for operations in schema["paths"].values():
             for method, operation in operations.items():
                 if method in {"post", "put", "patch", "delete"}:
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
+                for status, what in ERROR_RESPONSES.items():
+                    operation["responses"].setdefault(status, {
+                        "description": what,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    })
         return schema
 
 

@@ -23,6 +23,7 @@ import json
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from clearhouse.api.auth import resolve_principal
 from clearhouse.api.errors import error_response
@@ -55,6 +56,20 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+def _route_accepts(request: HttpRequest) -> bool:
+    """Does an API operation exist for this path and method? (So a PUT nobody serves is a 405.)"""
+    try:
+        view = resolve(request.path_info).func
+    except Resolver404:
+        return False
+    # django-ninja's view closes over its PathView, which knows the operations' methods.
+    for cell in getattr(view, "__closure__", None) or ():
+        operations = getattr(cell.cell_contents, "operations", None)
+        if operations is not None:
+            return any(request.method in op.methods for op in operations)
+    return True
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +78,8 @@ class IdempotencyMiddleware:
         if request.method not in MUTATING or not request.path.startswith(API_PREFIX):
             return self.get_response(request)
         key = request.headers.get(HEADER, "").strip()
+        if not _route_accepts(request):
+            return self.get_response(request)  # the API answers 404/405; nothing can run
         if not key:
             return error_response(
                 status=400, code="idempotency_key_required", type="idempotency_error", param=HEADER,

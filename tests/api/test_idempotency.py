@@ -101,3 +101,9 @@ def test_concurrent_requests_with_one_key_execute_exactly_once(api_clerk, accoun
     assert {status for status, _ in results} == {201}
     assert len({body["id"] for _, body in results}) == 1
     assert JournalEntry.objects.count() == 1
+
+
+def test_a_method_no_operation_serves_is_a_405_not_a_missing_key_error(api_clerk, accounts_cny):
+    r = api_clerk.client.put(f"/api/v1/ledger/accounts/{accounts_cny['bank'].pk}",
+                             headers={"Authorization": f"Bearer {api_clerk.token}"})
+    assert r.status_code == 405

@@ -204,7 +204,7 @@ def create_account(request, payload: AccountIn):
 @router.get("/accounts", response=Page[AccountOut], summary="List ledger accounts")
 def list_accounts(request, type: AccountType | None = None, currency: str | None = None,
                   code: str | None = None, merchant: str | None = None,
-                  page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)):
+                  page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500)):
     principal = request.auth
     principal.require(VIEW_LEDGER)
     merchant_id = principal.merchant_id
@@ -248,7 +248,7 @@ def post_entry(request, payload: EntryIn):
 def list_entries(request, account_id: QueryId = None, source_type: str | None = None,
                  source_id: str | None = None, effective_from: date | None = None,
                  effective_to: date | None = None,
-                 page: int = Query(1, ge=1), page_size: int = Query(50, ge=1, le=500)):
+                 page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500)):
     principal = request.auth
     principal.require(VIEW_LEDGER)
     qs = selectors.entry_list(merchant_id=principal.merchant_id, account_id=account_id, source_type=source_type,
