@@ -157,3 +157,10 @@ def test_out_of_range_ids_and_nul_bytes_are_a_400_not_a_500(api_clerk, accounts_
     assert r.status_code == 400, r.content
     assert r.json()["error"]["code"] == "parameter_invalid"
     assert api_clerk.get("/ledger/entries", page="abc").json()["error"]["code"] == "parameter_invalid"
+
+
+def test_dates_must_be_iso_not_unix_times(api_clerk, accounts_cny):
+    r = api_clerk.get("/ledger/entries", effective_to="0")
+    assert r.status_code == 400 and r.json()["error"]["param"] == "effective_to"
+    r = api_clerk.post("/ledger/entries", entry(accounts_cny, effective_date=1700000000))
+    assert r.status_code == 400 and r.json()["error"]["param"] == "effective_date"

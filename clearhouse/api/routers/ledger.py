@@ -11,7 +11,7 @@ from pydantic import WithJsonSchema
 from clearhouse.accounts.models import Merchant
 from clearhouse.accounts.roles import CLOSE_PERIOD, MANAGE_ACCOUNTS, POST_ENTRY, REVERSE_ENTRY, VIEW_LEDGER
 from clearhouse.api.pagination import Page, paginate
-from clearhouse.api.schemas import RequestBody
+from clearhouse.api.schemas import IsoDate, RequestBody
 from clearhouse.core.errors import NotFound, PermissionDenied
 from clearhouse.core.money import Money
 from clearhouse.ledger import selectors, services
@@ -59,7 +59,7 @@ class PostingIn(RequestBody):
 
 
 class EntryIn(RequestBody):
-    effective_date: date
+    effective_date: IsoDate
     memo: str = Field("", max_length=500)
     source_type: str = Field("", max_length=50)
     source_id: str = Field("", max_length=100)
@@ -93,7 +93,7 @@ class EntryOut(Schema):
 
 
 class ReverseIn(RequestBody):
-    effective_date: date | None = None
+    effective_date: IsoDate | None = None
     memo: str = Field("", max_length=500)
 
 
@@ -126,8 +126,8 @@ class TrialBalanceOut(Schema):
 
 class PeriodIn(RequestBody):
     name: str = Field(..., max_length=50, examples=["2026-10"])
-    start_date: date
-    end_date: date
+    start_date: IsoDate
+    end_date: IsoDate
 
 
 class PeriodOut(Schema):
@@ -221,7 +221,7 @@ def get_account(request, account_id: PathId):
 
 
 @router.get("/accounts/{account_id}/balance", response=BalanceOut, summary="Balance of one account")
-def get_account_balance(request, account_id: PathId, as_of: date | None = None):
+def get_account_balance(request, account_id: PathId, as_of: IsoDate | None = None):
     request.auth.require(VIEW_LEDGER)
     account = selectors.account_get(account_id=account_id, merchant_id=request.auth.merchant_id)
     return _balance_out(selectors.BalanceRow(account, selectors.account_balance(account=account, as_of=as_of)))
@@ -246,8 +246,8 @@ def post_entry(request, payload: EntryIn):
 
 @router.get("/entries", response=Page[EntryOut], summary="List journal entries")
 def list_entries(request, account_id: QueryId = None, source_type: str | None = None,
-                 source_id: str | None = None, effective_from: date | None = None,
-                 effective_to: date | None = None,
+                 source_id: str | None = None, effective_from: IsoDate | None = None,
+                 effective_to: IsoDate | None = None,
                  page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500)):
     principal = request.auth
     principal.require(VIEW_LEDGER)
@@ -276,7 +276,7 @@ def reverse_entry(request, entry_id: PathId, payload: ReverseIn):
 
 # --- balances ------------------------------------------------------------------
 @router.get("/balances", response=list[BalanceOut], summary="Balances per account")
-def list_balances(request, as_of: date | None = None, currency: str | None = None, merchant: str | None = None,
+def list_balances(request, as_of: IsoDate | None = None, currency: str | None = None, merchant: str | None = None,
                   customer_id: QueryId = None, include_zero: bool = False):
     principal = request.auth
     principal.require(VIEW_LEDGER)
@@ -289,7 +289,7 @@ def list_balances(request, as_of: date | None = None, currency: str | None = Non
 
 
 @router.get("/trial-balance", response=TrialBalanceOut, summary="Trial balance")
-def get_trial_balance(request, as_of: date | None = None, currency: str | None = None):
+def get_trial_balance(request, as_of: IsoDate | None = None, currency: str | None = None):
     principal = request.auth
     principal.require(VIEW_LEDGER)
     if principal.merchant_id is not None:
