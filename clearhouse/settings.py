@@ -101,7 +101,8 @@ def database_from_env() -> dict:
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         }
-        config["TEST"] = {"NAME": str(DATA_DIR / "test_clearhouse.sqlite3")}
+        # One test database file per test run, so parallel runs never share one.
+        config["TEST"] = {"NAME": str(DATA_DIR / f"test_clearhouse_{os.getpid()}.sqlite3")}
     return config
 
 
