@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -18,7 +19,10 @@ from django.test import Client
 from clearhouse.accounts.models import BusinessType
 from clearhouse.accounts.roles import Role
 from clearhouse.accounts.services import api_key_create, merchant_create, user_create
+from clearhouse.core.append_only import drop_guards_sql, install_guards_sql
 from clearhouse.ledger.services import account_create
+
+APPEND_ONLY_TABLES = ("core_auditevent", "ledger_journalentry", "ledger_posting")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -29,6 +33,68 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+def _guard_statements(vendor: str, tables, *, install: bool) -> list[str]:
+    """Trigger DDL for `tables`; the shared PostgreSQL trigger function is left in place."""
+    build = install_guards_sql if install else drop_guards_sql
+    return [sql for table in tables for sql in build(vendor, table) if "FUNCTION clearhouse_refuse_change" not in sql]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_lifts_append_only_guards():
+    """Let transactional tests' teardown flush wipe the append-only tables.
+
+    `transaction=True` tests end with a flush (TRUNCATE on PostgreSQL, DELETE
+    on SQLite), which the append-only triggers rightly refuse. Only here, in
+    the test harness, the flush drops the triggers, empties the tables and
+    puts the triggers back, all in its one transaction.
+    """
+    ops_class = type(connection.ops)
+    original = ops_class.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        guarded = [t for t in APPEND_ONLY_TABLES if t in tables]
+        if not statements or not guarded:
+            return statements
+        vendor = self.connection.vendor
+        return [
+            *_guard_statements(vendor, guarded, install=False),
+            *statements,
+            *_guard_statements(vendor, guarded, install=True),
+        ]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ops_class, "sql_flush", sql_flush)
+        yield
+
+
+@pytest.fixture
+def lifted_guards(db):
+    """Context manager: drop the append-only triggers of tables, to simulate tampering by a superuser.
+
+        with lifted_guards("ledger_posting"):
+            cursor.execute("UPDATE ledger_posting SET ...")
+
+    The triggers are back when the block ends (and the test's transaction
+    rolls back everything anyway).
+    """
+
+    @contextmanager
+    def lift(*tables: str):
+        vendor = connection.vendor
+        with connection.cursor() as cur:
+            for sql in _guard_statements(vendor, tables, install=False):
+                cur.execute(sql)
+        try:
+            yield
+        finally:
+            with connection.cursor() as cur:
+                for sql in _guard_statements(vendor, tables, install=True):
+                    cur.execute(sql)
+
+    return lift
 
 
 @pytest.fixture

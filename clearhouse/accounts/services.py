@@ -24,11 +24,15 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_role_scope(role: str, merchant: Merchant | None) -> Role:
+def _role(role: str) -> Role:
     try:
-        role = Role(role)
+        return Role(role)
     except ValueError:
         raise ValidationFailed(f"Unknown role {role!r}.", param="role") from None
+
+
+def _check_role_scope(role: str, merchant: Merchant | None) -> Role:
+    role = _role(role)
     if role in MERCHANT_ROLES and merchant is None:
         raise ValidationFailed(f"The {role} role needs a merchant.", param="merchant")
     if role not in MERCHANT_ROLES and merchant is not None:
@@ -70,9 +74,10 @@ def user_role_grant(*, user: User, role: str, actor=None) -> None:
 
 @transaction.atomic
 def user_role_revoke(*, user: User, role: str, actor=None) -> None:
-    user.groups.remove(Group.objects.get(name=Role(role).value))
+    role = _role(role)
+    user.groups.remove(Group.objects.get(name=role.value))
     audit_record(action="user.role_revoked", actor=actor, object_type="user", object_id=user.pk,
-                 payload={"role": role})
+                 payload={"role": role.value})
 
 
 @transaction.atomic

@@ -38,16 +38,24 @@ def chain_hash(prev_hash: str, **fields) -> str:
     return hashlib.sha256(prev_hash.encode() + _canonical(**fields)).hexdigest()
 
 
+# Width of the columns that name an actor (AuditEvent.actor, JournalEntry.posted_by).
+ACTOR_MAX_LENGTH = 200
+
+
 def actor_label(actor) -> str:
-    """How an actor is named in the trail: a user, an API key or the system."""
+    """How an actor is named in the trail: a user, an API key or the system.
+
+    Cut to the width of the actor columns: an API key's label adds its prefix
+    to a name that may already be 200 characters long.
+    """
     if actor is None:
         return "system"
     if isinstance(actor, str):
-        return actor
+        return actor[:ACTOR_MAX_LENGTH]
     label = getattr(actor, "audit_label", None)
-    if label:
-        return label() if callable(label) else label
-    return str(actor)
+    if not label:
+        return str(actor)[:ACTOR_MAX_LENGTH]
+    return (label() if callable(label) else label)[:ACTOR_MAX_LENGTH]
 
 
 def audit_record(*, action: str, actor=None, object_type: str = "", object_id="", payload=None) -> AuditEvent:

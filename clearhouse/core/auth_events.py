@@ -32,7 +32,9 @@ def _logged_out(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
-    username = str(credentials.get("username", ""))[:150]
+    # Whatever was typed, cut to the audit row's object_id (100 characters):
+    # a longer attempt must still be recorded, not fail the login page.
+    username = str(credentials.get("username", ""))[:100]
     audit_record(action="auth.login_failed", actor=f"anonymous ({username})",
                  object_type="user", object_id=username, payload={"ip": _client_ip(request)})
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from babel import Locale
-from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_minus_sign_symbol,
+    get_plus_sign_symbol,
+    parse_decimal,
+)
 
 from clearhouse.core.currencies import EXPONENTS
 from clearhouse.core.errors import (
@@ -25,7 +33,10 @@ from clearhouse.core.errors import (
 )
 
 DEFAULT_ROUNDING = ROUND_HALF_UP
-_PLAIN_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# ASCII digits only: `\d` would also accept full-width or Arabic-Indic digits.
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+# Amounts are stored in a BigIntegerField: larger ones cannot be kept exactly.
+MAX_MINOR = 2**63 - 1
 
 
 def currency_exponent(currency: str) -> int:
@@ -92,11 +103,18 @@ class Money:
             raise InvalidAmount("Amounts must be given as decimal strings, e.g. \"12.34\".", param=param)
         value = _parse_decimal_text(text.strip(), locale, param)
         exponent = currency_exponent(currency)
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise TooManyDecimals(
-                f"{currency} amounts have at most {exponent} decimal places; got {text!r}.", param=param
-            )
+        if value.adjusted() + exponent > len(str(MAX_MINOR)):
+            raise InvalidAmount(f"{text!r} is too large an amount.", param=param)
+        with localcontext() as ctx:
+            # Scale exactly: the default 28-digit context would round long inputs.
+            ctx.prec = max(ctx.prec, len(value.as_tuple().digits))
+            scaled = value.scaleb(exponent)
+            if scaled != scaled.to_integral_value():
+                raise TooManyDecimals(
+                    f"{currency} amounts have at most {exponent} decimal places; got {text!r}.", param=param
+                )
+        if abs(int(scaled)) > MAX_MINOR:
+            raise InvalidAmount(f"{text!r} is too large an amount.", param=param)
         return cls(int(scaled), currency)
 
     # --- arithmetic ----------------------------------------------------------
@@ -183,15 +201,28 @@ def _currency_pattern(exponent: int, locale: str) -> str:
     return re.sub(r"0\.0+", "0" + fraction, pattern)
 
 
+def _localised_number_chars(locale: str) -> frozenset[str]:
+    """ASCII digits and the locale's own grouping, decimal and sign marks (and spaces, for grouping)."""
+    symbols = [get_group_symbol(locale), get_decimal_symbol(locale), get_plus_sign_symbol(locale),
+               get_minus_sign_symbol(locale)]
+    return frozenset("0123456789 \u00a0\u202f").union(*symbols)
+
+
 def _parse_decimal_text(text: str, locale: str | None, param: str | None) -> Decimal:
     try:
         if locale:
-            return parse_decimal(text, locale=locale.replace("-", "_"), strict=True)
-        if not _PLAIN_DECIMAL.match(text):
+            locale = locale.replace("-", "_")
+            if not set(text) <= _localised_number_chars(locale):
+                # babel alone would also read "1e5" (100000), "1_000" or "Infinity"
+                raise InvalidAmount(f"{text!r} is not a decimal amount.", param=param)
+            value = parse_decimal(text, locale=locale, strict=True)
+        elif _PLAIN_DECIMAL.fullmatch(text):
+            value = Decimal(text)
+        else:
             raise InvalidAmount(f"{text!r} is not a decimal amount like \"12.34\".", param=param)
-        return Decimal(text)
     except (InvalidOperation, NumberFormatError, ValueError):
         raise InvalidAmount(f"{text!r} is not a decimal amount.", param=param) from None
+    return value
 
 
 def allocate(total: Money, weights: Sequence[int | Decimal]) -> list[Money]:
