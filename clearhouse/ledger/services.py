@@ -158,9 +158,12 @@ def journal_entry_post(
                 for line in lines
             )
             _add_to_buckets(lines, effective_date)
-    except IntegrityError:
+    except IntegrityError as exc:
         replay = _existing_replay(idempotency_key, fingerprint)
         if replay is None:
+            if "period_closed" in str(exc):  # the database's own check (a period closed meanwhile)
+                raise PeriodClosed(f"{effective_date} falls in a closed accounting period.",
+                                   param="effective_date") from None
             if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
                 raise EntryAlreadyReversed(param="entry") from None
             raise
@@ -246,7 +249,15 @@ def period_create(*, name: str, start_date: date, end_date: date, actor=None) ->
 
 @transaction.atomic
 def period_close(*, period: AccountingPeriod, actor=None) -> AccountingPeriod:
-    """Close a period: from now on nothing can be posted with a date inside it."""
+    """Close a period: from now on nothing can be posted with a date inside it.
+
+    On PostgreSQL the close first waits for postings in flight (a SHARE lock
+    on the journal, held until commit) so none lands in the period after it
+    was reported closed; the insert trigger refuses any that come later.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(f"LOCK TABLE {JournalEntry._meta.db_table} IN SHARE MODE")
     period = AccountingPeriod.objects.select_for_update().get(pk=period.pk)
     if period.status == PeriodStatus.CLOSED:
         raise InvalidTransition(f"Period {period.name} is already closed.", param="period")

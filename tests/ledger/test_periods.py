@@ -108,3 +108,21 @@ def test_a_one_day_period_is_fine(db, accounts_cny):
         post_on(accounts_cny, NOV_1)
     assert post_on(accounts_cny, date(2026, 11, 2)).pk
     assert day.status == PeriodStatus.CLOSED
+
+
+def test_the_database_refuses_an_entry_into_a_closed_period_even_past_the_service_check(accounts_cny):
+    """A period closed between the service's check and its insert: the insert trigger still refuses."""
+    from unittest import mock
+
+    from clearhouse.core.money import Money
+    from clearhouse.ledger import services
+    from clearhouse.ledger.domain import PeriodClosed, PostingLine
+    from clearhouse.ledger.models import JournalEntry
+
+    period = services.period_create(name="2026-09", start_date=date(2026, 9, 1), end_date=date(2026, 9, 30))
+    services.period_close(period=period)
+    lines = [PostingLine(accounts_cny["bank"].pk, Money(100, "CNY")),
+             PostingLine(accounts_cny["sales"].pk, Money(-100, "CNY"))]
+    with mock.patch.object(services, "_check_accounts"), pytest.raises(PeriodClosed):
+        services.journal_entry_post(idempotency_key="late", effective_date=date(2026, 9, 15), lines=lines)
+    assert not JournalEntry.objects.filter(idempotency_key="late").exists()
