@@ -38,7 +38,7 @@ def demo(argv: list[str]) -> int:
     _django_setup()
     from django.core.management import call_command
 
-    from clearhouse.web.demo import DEMO_USERS, demo_password
+    from clearhouse.web.demo import DEMO_USERS, demo_password, demo_totp_key
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -58,6 +58,12 @@ def demo(argv: list[str]) -> int:
     for username, role, merchant in DEMO_USERS:
         extra = f" of merchant {merchant}" if merchant else ""
         print(f"    {username:10s} / {demo_password(username):22s} {role.value}{extra}")
+    print("  Finance and admin roles sign in with a second factor. Add a key to an authenticator app,")
+    print("  or print the current code with `clearhouse demo_totp USERNAME`:")
+    for username, _role, _merchant in DEMO_USERS:
+        key = demo_totp_key(username)
+        if key:
+            print(f"    {username:10s} TOTP key {key}")
     print("  Stop with Ctrl-C.\n", flush=True)
     return _wait(server, worker)
 

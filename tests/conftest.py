@@ -205,3 +205,18 @@ def api_customer(db):
 @pytest.fixture
 def today():
     return date(2026, 11, 23)
+
+
+def login_verified(client, user):
+    """Sign `user` in with a verified second factor (finance and admin pages need one)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test authenticator", confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from clearhouse.accounts.mfa import session_is_verified, user_requires_mfa
 from clearhouse.accounts.principal import Principal, principal_for_api_key, principal_for_user
 from clearhouse.accounts.services import api_key_authenticate
 
@@ -22,7 +23,9 @@ def resolve_principal(request: HttpRequest) -> Principal | None:
         principal = principal_for_api_key(key) if key else None
     else:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_active:
+        signed_in = user is not None and user.is_authenticated and user.is_active
+        # A finance or admin session counts only once its second factor was verified.
+        if signed_in and (not user_requires_mfa(user) or session_is_verified(request)):
             principal = principal_for_user(user)
     setattr(request, _CACHE_ATTR, principal)
     return principal

@@ -5,14 +5,17 @@ Run by `clearhouse demo`; running it again changes nothing.
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearhouse.accounts.models import BusinessType, Merchant, User
-from clearhouse.accounts.roles import Role
+from clearhouse.accounts.roles import MFA_ROLES, Role
 from clearhouse.accounts.services import merchant_create, user_create
 from clearhouse.core.money import Money
 from clearhouse.ledger import posting_recipes as recipes
@@ -33,8 +36,25 @@ DEMO_MERCHANTS = [
 ]
 
 
+DEMO_DEVICE = "demo authenticator"
+
+
 def demo_password(username: str) -> str:
     return f"{username}{DEMO_PASSWORD_SUFFIX}"
+
+
+def demo_totp_key(username: str) -> str | None:
+    """Base32 key of a demo user's authenticator (to add to an app), if it has one."""
+    device = TOTPDevice.objects.filter(user__username=username, name=DEMO_DEVICE).first()
+    return base64.b32encode(device.bin_key).decode().rstrip("=") if device else None
+
+
+def demo_totp_code(username: str) -> str | None:
+    """The demo user's current six-digit code (demo convenience: `clearhouse demo_totp admin`)."""
+    device = TOTPDevice.objects.filter(user__username=username, name=DEMO_DEVICE).first()
+    if device is None:
+        return None
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 
 @transaction.atomic
@@ -51,9 +71,11 @@ def seed_demo() -> bool:
         for code, name, kind in DEMO_MERCHANTS
     }
     for username, role, merchant_code in DEMO_USERS:
-        user_create(username=username, password=demo_password(username), role=role,
-                    email=f"{username}@demo.clearhouse.local",
-                    merchant=merchants.get(merchant_code) if merchant_code else None)
+        user = user_create(username=username, password=demo_password(username), role=role,
+                           email=f"{username}@demo.clearhouse.local",
+                           merchant=merchants.get(merchant_code) if merchant_code else None)
+        if role in MFA_ROLES:
+            TOTPDevice.objects.create(user=user, name=DEMO_DEVICE, confirmed=True)
     _seed_postings(merchants)
     return True
 

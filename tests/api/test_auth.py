@@ -9,7 +9,7 @@ from django.test import Client
 from clearhouse.accounts.models import ApiKey
 from clearhouse.accounts.services import api_key_revoke
 from tests.api.test_ledger_entries import entry
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, login_verified
 
 
 def test_no_credentials_is_a_401_in_the_error_envelope(db):
@@ -41,7 +41,7 @@ def test_an_auditor_reads_but_cannot_post(api_auditor, accounts_cny):
 
 def test_a_session_post_needs_the_csrf_token(clerk, accounts_cny):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(clerk)
+    login_verified(client, clerk)
     data = json.dumps(entry(accounts_cny))
     r = client.post("/api/v1/ledger/entries", data, content_type="application/json",
                     headers={"Idempotency-Key": "s1"})
@@ -76,3 +76,12 @@ def test_a_merchant_role_key_needs_a_merchant(api_admin):
 
 def test_only_admins_manage_keys(api_manager):
     assert api_manager.get("/api-keys").status_code == 403
+
+
+def test_a_finance_session_without_its_second_factor_cannot_use_the_api(clerk, accounts_cny):
+    client = Client()
+    client.force_login(clerk)
+    r = client.get("/api/v1/ledger/accounts")
+    assert r.status_code == 401
+    login_verified(client, clerk)
+    assert client.get("/api/v1/ledger/accounts").status_code == 200

@@ -6,6 +6,7 @@ SQLite database and a free port, then checks the API docs and a demo login.
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
 import json
 import os
@@ -20,6 +21,7 @@ import urllib.request
 
 import pytest
 from django.conf import settings
+from django_otp.oath import totp
 
 
 def _free_port() -> int:
@@ -75,6 +77,13 @@ def test_demo_serves_the_api_docs_and_the_printed_admin_login_works(demo_server)
     form = urllib.parse.urlencode({"username": "admin", "password": password, "csrfmiddlewaretoken": token,
                                    "next": "/admin/"}).encode()
     page = opener.open(urllib.request.Request(f"{base}/admin/login/", data=form, headers={"Referer": base}))
+    assert "/accounts/mfa/verify/" in page.url  # admin is a role that needs its second factor
+    key = re.search(r"admin\s+TOTP key (\S+)", output).group(1)
+    code = f"{totp(base64.b32decode(key + '=' * (-len(key) % 8))):06d}"
+    verify_page = page.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', verify_page).group(1)
+    form = urllib.parse.urlencode({"token": code, "csrfmiddlewaretoken": token, "next": "/admin/"}).encode()
+    page = opener.open(urllib.request.Request(page.url, data=form, headers={"Referer": base}))
     body = page.read().decode()
     assert page.url.endswith("/admin/")
     assert "Journal entries" in body and "Log out" in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from clearhouse.core.money import Money
 from clearhouse.ledger import posting_recipes as recipes
+from tests.conftest import login_verified
 
 
 def test_home_page_links_to_the_api_docs(client, db):
@@ -22,7 +23,7 @@ def test_the_trial_balance_needs_a_sign_in(client, db):
 def test_finance_sees_a_balanced_trial_balance(client, manager, merchant, today):
     recipes.payment_captured(payment_id="p1", provider="sandbox", amount=Money(9999, "CNY"), day=today,
                              merchant=merchant)
-    assert client.login(username="manager", password="x-manager-pass-1")
+    login_verified(client, manager)
     r = client.get("/ledger/trial-balance/")
     assert r.status_code == 200
     text = r.content.decode()
@@ -39,6 +40,6 @@ def test_a_merchant_user_cannot_open_the_trial_balance(client, merchant):
 
 
 def test_pages_are_served_in_simplified_chinese(client, manager):
-    client.login(username="manager", password="x-manager-pass-1")
+    login_verified(client, manager)
     r = client.get("/ledger/trial-balance/", headers={"Accept-Language": "zh-Hans"})
     assert "试算平衡表" in r.content.decode()
