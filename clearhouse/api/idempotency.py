@@ -111,7 +111,10 @@ class IdempotencyMiddleware:
                     )
                 return _replay(existing)
             response = self.get_response(request)
-            if response.status_code >= 500 or response.status_code in NOT_REMEMBERED:
+            # A failed database statement may have doomed the transaction even though
+            # the API answered with a 4xx: then nothing can be remembered either.
+            doomed = transaction.get_rollback()
+            if doomed or response.status_code >= 500 or response.status_code in NOT_REMEMBERED:
                 transaction.set_rollback(True)
                 return response
             record.response_status = response.status_code

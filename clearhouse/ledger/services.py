@@ -8,14 +8,10 @@ them to the balance buckets, in one transaction and about six statements.
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists
 from django.utils import timezone
 
 from clearhouse.core.audit import actor_label, audit_record
@@ -27,6 +23,7 @@ from clearhouse.core.errors import (
     ValidationFailed,
 )
 from clearhouse.core.money import Money, normalise_currency
+from clearhouse.ledger import journal_sql
 from clearhouse.ledger.domain import (
     AccountInactive,
     AccountNotFound,
@@ -41,65 +38,31 @@ from clearhouse.ledger.models import (
     Account,
     AccountingPeriod,
     AccountType,
-    BalanceBucket,
     JournalEntry,
     PeriodStatus,
-    Posting,
 )
-
-
-def _closed_period_on(day: date):
-    return AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED, start_date__lte=day, end_date__gte=day)
 
 
 def _check_accounts(lines: Sequence[PostingLine], effective_date: date) -> None:
     """Accounts exist, are active and match currencies; the date is open. One query."""
-    ids = {line.account_id for line in lines}
-    rows = {
-        row["id"]: row
-        for row in Account.objects.filter(id__in=ids)
-        .annotate(period_closed=Exists(_closed_period_on(effective_date)))
-        .values("id", "currency", "is_active", "period_closed")
-    }
+    states = journal_sql.account_states({line.account_id for line in lines}, effective_date)
     for i, line in enumerate(lines):
-        row = rows.get(line.account_id)
-        if row is None:
+        state = states.get(line.account_id)
+        if state is None:
             raise AccountNotFound(f"No ledger account {line.account_id}.", param=f"postings[{i}].account_id")
-        if not row["is_active"]:
+        if not state.is_active:
             raise AccountInactive(f"Ledger account {line.account_id} is inactive.", param=f"postings[{i}].account_id")
-        if row["currency"] != line.amount.currency:
+        if state.currency != line.amount.currency:
             raise CurrencyMismatch(
-                f"Account {line.account_id} is kept in {row['currency']}, not {line.amount.currency}.",
+                f"Account {line.account_id} is kept in {state.currency}, not {line.amount.currency}.",
                 param=f"postings[{i}].currency",
             )
-    if rows and next(iter(rows.values()))["period_closed"]:
+    if states and next(iter(states.values())).period_closed:
         raise PeriodClosed(f"{effective_date} falls in a closed accounting period.", param="effective_date")
 
 
-def _add_to_buckets(lines: Sequence[PostingLine], effective_date: date) -> None:
-    stripe = random.randrange(settings.LEDGER_BALANCE_STRIPES)
-    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for line in lines:
-        sums[line.account_id][0] += line.amount.minor
-        sums[line.account_id][1] += 1
-    # Rows in account order: concurrent entries lock bucket rows in one order (no deadlock).
-    ordered = sorted(sums.items())
-    table = BalanceBucket._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(ordered))
-    params: list = []
-    for account_id, (amount, count) in ordered:
-        params += [account_id, effective_date, stripe, amount, count]
-    sql = (
-        f"INSERT INTO {table} (account_id, effective_date, stripe, amount_minor, posting_count) "  # noqa: S608  table name from the model; values are parameters
-        f"VALUES {values} ON CONFLICT (account_id, effective_date, stripe) DO UPDATE SET "
-        f"amount_minor = {table}.amount_minor + excluded.amount_minor, "
-        f"posting_count = {table}.posting_count + excluded.posting_count"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-
-
 def _existing_replay(idempotency_key: str, fingerprint: str) -> JournalEntry | None:
+    """The entry already posted under this key if its content is the same; refused if not."""
     existing = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
     if existing is None:
         return None
@@ -145,30 +108,41 @@ def journal_entry_post(
         if replay is not None:
             return replay
         raise
+    posted_at, posted_by = timezone.now(), actor_label(actor)
     try:
+        # A taken key is not an error (ON CONFLICT DO NOTHING); anything else the
+        # database refuses rolls back to here (a savepoint when the caller has a
+        # transaction open), so the caller may catch the domain error and go on.
         with transaction.atomic():
-            entry = JournalEntry.objects.create(
-                effective_date=effective_date, posted_at=timezone.now(), memo=memo,
-                source_type=source_type, source_id=source_id, idempotency_key=idempotency_key,
-                fingerprint=fingerprint, posted_by=actor_label(actor), reverses=reverses,
+            entry_id = journal_sql.insert_entry(
+                effective_date=effective_date, posted_at=posted_at, memo=memo, source_type=source_type,
+                source_id=source_id, idempotency_key=idempotency_key, fingerprint=fingerprint,
+                posted_by=posted_by, reverses_id=reverses.pk if reverses else None,
             )
-            Posting.objects.bulk_create(
-                Posting(entry=entry, account_id=line.account_id, amount_minor=line.amount.minor,
-                        currency=line.amount.currency)
-                for line in lines
-            )
-            _add_to_buckets(lines, effective_date)
+            if entry_id is not None:
+                journal_sql.insert_postings(entry_id, lines)
+                journal_sql.add_to_buckets(lines, effective_date)
     except IntegrityError as exc:
-        replay = _existing_replay(idempotency_key, fingerprint)
-        if replay is None:
-            if "period_closed" in str(exc):  # the database's own check (a period closed meanwhile)
-                raise PeriodClosed(f"{effective_date} falls in a closed accounting period.",
-                                   param="effective_date") from None
-            if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
-                raise EntryAlreadyReversed(param="entry") from None
-            raise
-        return replay
+        raise _integrity_error_meaning(exc, effective_date, reverses) from exc
+    if entry_id is None:
+        return _existing_replay(idempotency_key, fingerprint)
+    entry = JournalEntry(
+        id=entry_id, effective_date=effective_date, posted_at=posted_at, memo=memo, source_type=source_type,
+        source_id=source_id, idempotency_key=idempotency_key, fingerprint=fingerprint, posted_by=posted_by,
+        reverses=reverses,
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
+
+
+def _integrity_error_meaning(exc: IntegrityError, effective_date: date, reverses) -> Exception:
+    """The domain error a database refusal stands for (the triggers and unique keys back the service's checks)."""
+    if "period_closed" in str(exc):  # a period closed between our check and the insert
+        return PeriodClosed(f"{effective_date} falls in a closed accounting period.", param="effective_date")
+    if reverses is not None:  # reversed concurrently by another caller
+        return EntryAlreadyReversed(f"JE-{reverses.pk} was already reversed.", param="entry")
+    return exc
 
 
 # The name the foundation issue uses for the one posting service.
