@@ -13,12 +13,12 @@ from collections.abc import Callable
 from bench.harness import Report
 
 # (label, path suffix of the defining file, function name). In the profiled
-# window only journal_entry_post runs, so every create/bulk_create/commit is its.
+# window only journal_entry_post runs, so every commit is its.
 STEPS = [
     ("check accounts+period (SELECT)", "ledger/services.py", "_check_accounts"),
-    ("entry INSERT (ORM create)", "db/models/query.py", "create"),
-    ("postings INSERT (ORM bulk_create)", "db/models/query.py", "bulk_create"),
-    ("bucket upsert (raw SQL)", "ledger/services.py", "_add_to_buckets"),
+    ("entry INSERT", "ledger/journal_sql.py", "insert_entry"),
+    ("postings INSERT", "ledger/journal_sql.py", "insert_postings"),
+    ("bucket upsert", "ledger/journal_sql.py", "add_to_buckets"),
     ("COMMIT", "backends/base/base.py", "commit"),
     ("fingerprint (sha256)", "ledger/domain.py", "entry_fingerprint"),
 ]

@@ -67,37 +67,71 @@ def insert_entry(*, effective_date: date, posted_at: datetime, memo: str, source
     return row[0] if row else None
 
 
-def insert_postings(entry_id: int, lines: Sequence[PostingLine]) -> None:
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(lines))
-    params: list = []
-    for line in lines:
-        params += [entry_id, line.account_id, line.amount.minor, line.amount.currency]
-    with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {POSTING} (entry_id, account_id, amount_minor, currency) VALUES {values}",  # noqa: S608
-            params,
-        )
+def closed_periods() -> list[tuple[date, date]]:
+    """(start, end) of every closed period (a short list: one row per closed month or year)."""
+    return list(AccountingPeriod.objects.filter(status="closed").values_list("start_date", "end_date"))
 
 
-def add_to_buckets(lines: Sequence[PostingLine], effective_date: date) -> None:
-    """Add the postings to one random stripe of each account's day (upsert)."""
+def insert_entries(rows: Sequence[dict]) -> dict[str, int]:
+    """Insert many entry rows at once; {idempotency key: id} of those inserted (taken keys are skipped)."""
+    ops = connection.ops
+    columns = ("effective_date", "posted_at", "memo", "source_type", "source_id", "idempotency_key",
+               "fingerprint", "posted_by", "reverses_id")
+    inserted: dict[str, int] = {}
+    for chunk in _chunks(rows, 500):
+        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+        params: list = []
+        for row in chunk:
+            params += [ops.adapt_datefield_value(row["effective_date"]),
+                       ops.adapt_datetimefield_value(row["posted_at"]),
+                       *(row[c] for c in columns[2:])]
+        sql = (f"INSERT INTO {ENTRY} ({', '.join(columns)}) VALUES {values} "  # noqa: S608
+               f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key")
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            inserted.update({key: entry_id for entry_id, key in cur.fetchall()})
+    return inserted
+
+
+def insert_postings(rows: Sequence[tuple[int, PostingLine]]) -> None:
+    """Insert (entry id, line) pairs as posting rows, many per statement."""
+    for chunk in _chunks(rows, 2000):
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        params: list = []
+        for entry_id, line in chunk:
+            params += [entry_id, line.account_id, line.amount.minor, line.amount.currency]
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {POSTING} (entry_id, account_id, amount_minor, currency) VALUES {values}",  # noqa: S608
+                params,
+            )
+
+
+def add_to_buckets(dated_lines: Sequence[tuple[date, PostingLine]]) -> None:
+    """Add postings to one random stripe of each account's day (upsert, one row per account and day)."""
     stripe = random.randrange(settings.LEDGER_BALANCE_STRIPES)
-    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for line in lines:
-        sums[line.account_id][0] += line.amount.minor
-        sums[line.account_id][1] += 1
-    day = connection.ops.adapt_datefield_value(effective_date)
-    # Rows in account order: concurrent entries lock bucket rows in one order (no deadlock).
+    sums: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    for day, line in dated_lines:
+        sums[line.account_id, day][0] += line.amount.minor
+        sums[line.account_id, day][1] += 1
+    # Rows in key order: concurrent writers lock bucket rows in one order (no deadlock).
     ordered = sorted(sums.items())
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(ordered))
-    params: list = []
-    for account_id, (amount, count) in ordered:
-        params += [account_id, day, stripe, amount, count]
-    sql = (
-        f"INSERT INTO {BUCKET} (account_id, effective_date, stripe, amount_minor, posting_count) "  # noqa: S608
-        f"VALUES {values} ON CONFLICT (account_id, effective_date, stripe) DO UPDATE SET "
-        f"amount_minor = {BUCKET}.amount_minor + excluded.amount_minor, "
-        f"posting_count = {BUCKET}.posting_count + excluded.posting_count"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
+    adapt = connection.ops.adapt_datefield_value
+    for chunk in _chunks(ordered, 2000):
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        params: list = []
+        for (account_id, day), (amount, count) in chunk:
+            params += [account_id, adapt(day), stripe, amount, count]
+        sql = (
+            f"INSERT INTO {BUCKET} (account_id, effective_date, stripe, amount_minor, posting_count) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (account_id, effective_date, stripe) DO UPDATE SET "
+            f"amount_minor = {BUCKET}.amount_minor + excluded.amount_minor, "
+            f"posting_count = {BUCKET}.posting_count + excluded.posting_count"
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+
+
+def _chunks(items: Sequence, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
