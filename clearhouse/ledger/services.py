@@ -99,42 +99,74 @@ def journal_entry_post(
         effective_date=effective_date, memo=memo, source_type=source_type, source_id=source_id,
         lines=[(line.account_id, line.amount.minor, line.amount.currency) for line in lines],
     )
+    row = dict(effective_date=effective_date, posted_at=timezone.now(), memo=memo, source_type=source_type,
+               source_id=source_id, idempotency_key=idempotency_key, fingerprint=fingerprint,
+               posted_by=actor_label(actor), reverses_id=reverses.pk if reverses else None)
     try:
-        check_lines(lines)
-        _check_accounts(lines, effective_date)
-    except DomainError:
-        # A replay of an entry already posted is not an error, even if an
-        # account was deactivated since.
-        replay = _existing_replay(idempotency_key, fingerprint)
-        if replay is not None:
-            return replay
-        raise
-    posted_at, posted_by = timezone.now(), actor_label(actor)
-    try:
-        # A taken key is not an error (ON CONFLICT DO NOTHING); anything else the
-        # database refuses rolls back to here (a savepoint when the caller has a
-        # transaction open), so the caller may catch the domain error and go on.
-        with transaction.atomic():
-            entry_id = journal_sql.insert_entry(
-                effective_date=effective_date, posted_at=posted_at, memo=memo, source_type=source_type,
-                source_id=source_id, idempotency_key=idempotency_key, fingerprint=fingerprint,
-                posted_by=posted_by, reverses_id=reverses.pk if reverses else None,
-            )
-            if entry_id is not None:
-                journal_sql.insert_postings([(entry_id, line) for line in lines])
-                journal_sql.add_to_buckets([(effective_date, line) for line in lines])
+        if connection.vendor == "postgresql":
+            entry_id = _insert_in_one_statement(row, lines)
+        else:
+            entry_id = _insert_in_statements(row, lines)
+    except _Replay as replay:
+        return replay.entry
     except IntegrityError as exc:
         raise _integrity_error_meaning(exc, effective_date, reverses) from exc
     if entry_id is None:
         return _existing_replay(idempotency_key, fingerprint)
-    entry = JournalEntry(
-        id=entry_id, effective_date=effective_date, posted_at=posted_at, memo=memo, source_type=source_type,
-        source_id=source_id, idempotency_key=idempotency_key, fingerprint=fingerprint, posted_by=posted_by,
-        reverses=reverses,
-    )
+    entry = JournalEntry(id=entry_id, reverses=reverses, **{k: v for k, v in row.items() if k != "reverses_id"})
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry
+
+
+class _Replay(Exception):
+    def __init__(self, entry: JournalEntry):
+        self.entry = entry
+
+
+def _refuse(lines: Sequence[PostingLine], row: dict) -> None:
+    """Raise the rule the entry breaks; a replay of an entry posted before is not an error,
+    even if an account was deactivated since."""
+    try:
+        check_lines(lines)
+        _check_accounts(lines, row["effective_date"])
+    except DomainError:
+        replay = _existing_replay(row["idempotency_key"], row["fingerprint"])
+        if replay is not None:
+            raise _Replay(replay) from None
+        raise
+
+
+def _insert_in_statements(row: dict, lines: Sequence[PostingLine]) -> int | None:
+    """Check, then entry, postings and buckets, one statement each, in one transaction."""
+    _refuse(lines, row)
+    # A taken key is not an error (ON CONFLICT DO NOTHING); anything else the
+    # database refuses rolls back to here (a savepoint when the caller has a
+    # transaction open), so the caller may catch the domain error and go on.
+    with transaction.atomic():
+        entry_id = journal_sql.insert_entry(**row)
+        if entry_id is not None:
+            journal_sql.insert_postings([(entry_id, line) for line in lines])
+            journal_sql.add_to_buckets([(row["effective_date"], line) for line in lines])
+    return entry_id
+
+
+def _insert_in_one_statement(row: dict, lines: Sequence[PostingLine]) -> int | None:
+    """PostgreSQL: everything in one statement; on refusal, ask which rule was broken."""
+    try:
+        check_lines(lines)
+    except DomainError:
+        _refuse(lines, row)
+    for _attempt in range(2):
+        if connection.in_atomic_block:  # a savepoint keeps a trigger's refusal from dooming the caller
+            with transaction.atomic():
+                entry_id, refused = journal_sql.post_in_one_statement(row, lines)
+        else:
+            entry_id, refused = journal_sql.post_in_one_statement(row, lines)
+        if not refused:
+            return entry_id
+        _refuse(lines, row)  # raises, unless the accounts changed in between: then try once more
+    raise DomainError("The accounts changed while posting; try again.", param="postings")
 
 
 def _integrity_error_meaning(exc: IntegrityError, effective_date: date, reverses) -> Exception:
