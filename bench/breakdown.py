@@ -19,6 +19,7 @@ STEPS = [
     ("entry INSERT", "ledger/journal_sql.py", "insert_entry"),
     ("postings INSERT", "ledger/journal_sql.py", "insert_postings"),
     ("bucket upsert", "ledger/journal_sql.py", "add_to_buckets"),
+    ("single statement (PostgreSQL)", "ledger/journal_sql.py", "post_in_one_statement"),
     ("COMMIT", "backends/base/base.py", "commit"),
     ("fingerprint (sha256)", "ledger/domain.py", "entry_fingerprint"),
 ]

@@ -137,6 +137,10 @@ class BalanceBucket(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "effective_date", "stripe"], name="bucket_unique")
         ]
+        # PostgreSQL: a balance is an index-only scan (amount carried in the index).
+        indexes = [
+            models.Index(fields=["account", "effective_date"], include=["amount_minor"], name="bucket_balance_idx")
+        ]
 
     def __str__(self) -> str:
         return f"account {self.account_id} {self.effective_date} stripe {self.stripe}: {self.amount_minor}"
