@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "clearhouse.core",
     "clearhouse.accounts",
     "clearhouse.ledger",
+    "clearhouse.customers",
+    "clearhouse.catalog",
+    "clearhouse.inventory",
     "clearhouse.api",
     "clearhouse.web",
 ]
@@ -157,6 +160,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
+CLEARHOUSE_SERVE_MEDIA = env_bool("CLEARHOUSE_SERVE_MEDIA", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -188,6 +192,15 @@ LEDGER_BALANCE_STRIPES = int(os.environ.get("CLEARHOUSE_LEDGER_BALANCE_STRIPES",
 
 # API keys record their last use at most this often (one write per key per window).
 API_KEY_LAST_USED_RESOLUTION_S = 60
+
+# Points (customers): one programme in one currency. Earned on completed
+# orders at POINTS_EARN_RATE points per 1.00 spent (rounded down); redeemed
+# at POINTS_PER_CURRENCY_UNIT points = 1.00; earned points lapse after
+# POINTS_VALID_DAYS. Rates are decimal strings, never floats.
+POINTS_CURRENCY = os.environ.get("CLEARHOUSE_POINTS_CURRENCY", "CNY")
+POINTS_EARN_RATE = os.environ.get("CLEARHOUSE_POINTS_EARN_RATE", "1")
+POINTS_PER_CURRENCY_UNIT = os.environ.get("CLEARHOUSE_POINTS_PER_CURRENCY_UNIT", "100")
+POINTS_VALID_DAYS = int(os.environ.get("CLEARHOUSE_POINTS_VALID_DAYS", "365"))
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from clearhouse.api.api import api
 
@@ -11,3 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("clearhouse.web.urls")),
 ]
+if settings.CLEARHOUSE_SERVE_MEDIA:
+    # Product images for the demo and single-machine installs; behind a web server, let it serve MEDIA_ROOT.
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))

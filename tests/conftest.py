@@ -220,3 +220,81 @@ def login_verified(client, user):
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return device
+
+
+# --- customers ---------------------------------------------------------------------------
+@pytest.fixture
+def customer_user(db):
+    return user_create(username="lin", password="x-lin-pass-1", role=Role.CUSTOMER, email="lin@example.com")
+
+
+@pytest.fixture
+def other_customer_user(db):
+    return user_create(username="wang", password="x-wang-pass-1", role=Role.CUSTOMER)
+
+
+@pytest.fixture
+def customer(customer_user):
+    """Lin's customer profile."""
+    from clearhouse.customers.services import customer_profile_ensure
+
+    return customer_profile_ensure(user=customer_user)
+
+
+@pytest.fixture
+def other_customer(other_customer_user):
+    from clearhouse.customers.services import customer_profile_ensure
+
+    return customer_profile_ensure(user=other_customer_user)
+
+
+@pytest.fixture
+def member_levels(db):
+    """Silver from 1,000.00 CNY of spend, gold from 5,000.00."""
+    from clearhouse.customers.models import MemberLevel
+
+    return {
+        "silver": MemberLevel.objects.create(code="silver", name="Silver", name_zh_hans="白银会员", rank=1,
+                                             min_cumulative_spend_minor=100000, currency="CNY"),
+        "gold": MemberLevel.objects.create(code="gold", name="Gold", name_zh_hans="黄金会员", rank=2,
+                                           min_cumulative_spend_minor=500000, currency="CNY"),
+    }
+
+
+class FullApiClient(ApiClient):
+    """ApiClient with PATCH, PUT and DELETE too."""
+
+    def _send(self, method, path, body, idempotency_key):
+        return getattr(self.client, method)(f"/api/v1{path}", data=json.dumps(body or {}, default=str),
+                                             content_type="application/json", headers=self._headers(idempotency_key))
+
+    def patch(self, path, body=None, *, idempotency_key=None):
+        return self._send("patch", path, body, idempotency_key)
+
+    def put(self, path, body=None, *, idempotency_key=None):
+        return self._send("put", path, body, idempotency_key)
+
+    def delete(self, path, *, idempotency_key=None):
+        return self._send("delete", path, None, idempotency_key)
+
+
+def _session_client(user) -> FullApiClient:
+    """Calls /api/v1 as a signed-in browser user (customers have no API keys)."""
+    client = FullApiClient(None)
+    client.client.force_login(user)
+    return client
+
+
+def _full_client_for(role, merchant=None) -> FullApiClient:
+    _, token = api_key_create(name=f"{role} key", role=role, merchant=merchant)
+    return FullApiClient(token)
+
+
+@pytest.fixture
+def api_lin(customer_user):
+    return _session_client(customer_user)
+
+
+@pytest.fixture
+def api_wang(other_customer_user):
+    return _session_client(other_customer_user)

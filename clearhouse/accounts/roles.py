@@ -25,17 +25,33 @@ REVERSE_ENTRY = "ledger.reverse_journal_entry"
 MANAGE_ACCOUNTS = "ledger.manage_ledger_accounts"
 CLOSE_PERIOD = "ledger.close_accounting_period"
 MANAGE_API_KEYS = "accounts.manage_api_keys"
+VIEW_CATALOG = "catalog.view_catalog"  # unpublished products too; published ones are public
+MANAGE_CATALOG = "catalog.manage_catalog"
+MANAGE_CATEGORIES = "catalog.manage_categories"
+VIEW_STOCK = "inventory.view_stock"
+MANAGE_STOCK = "inventory.manage_stock"
+# Merchant staff run their own shop: catalog and stock (their keys are scoped to their merchant).
+_SHOP = frozenset({VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK})
+_SHOP_READ = frozenset({VIEW_CATALOG, VIEW_STOCK})
+CUSTOMER_SELF_SERVICE = "customers.customer_self_service"  # one's own profile, addresses, points, feedback
+VIEW_CUSTOMERS = "customers.view_customers"
+TAG_CUSTOMERS = "customers.tag_customers"
+ADJUST_POINTS = "customers.adjust_points"
+ANSWER_FEEDBACK = "customers.answer_feedback"
+# Finance looks after customers' money questions; points are a liability, so only a manager adjusts them.
+_CUSTOMER_CARE = frozenset({VIEW_CUSTOMERS, TAG_CUSTOMERS, ANSWER_FEEDBACK})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.CUSTOMER: frozenset(),
-    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}),
-    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}),
-    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}),
-    Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD}),
-    Role.AUDITOR: frozenset({VIEW_LEDGER}),
+    Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE}),
+    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP,
+    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP,
+    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE,
+    Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD})
+    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS},
+    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS}) | _SHOP_READ,
     Role.ADMIN: frozenset(
         {VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD, MANAGE_API_KEYS}
-    ),
+    ) | _SHOP | {MANAGE_CATEGORIES} | _CUSTOMER_CARE | {ADJUST_POINTS, CUSTOMER_SELF_SERVICE},
 }
 
 

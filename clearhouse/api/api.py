@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 
 from clearhouse.api.auth import ApiKeyAuth, SessionPrincipalAuth
 from clearhouse.api.errors import install_error_handlers
-from clearhouse.api.routers import api_keys, ledger
+from clearhouse.api.routers import api_keys, catalog, customers, feedback, inventory, ledger
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -73,4 +73,8 @@ api = ClearhouseAPI(
 )
 install_error_handlers(api)
 api.add_router("/ledger", ledger.router)
+api.add_router("/catalog", catalog.router)
+api.add_router("/inventory", inventory.router)
+api.add_router("/customers", customers.router)
+api.add_router("/customers", feedback.router)
 api.add_router("/", api_keys.router)

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -37,7 +38,7 @@ NOT_REMEMBERED = frozenset({401, 403, 409, 429})
 
 
 def request_fingerprint(request: HttpRequest) -> str:
-    body = request.body
+    body = _multipart_digest(request) if request.content_type == "multipart/form-data" else request.body
     # The same JSON written with other spacing or key order is the same request.
     with contextlib.suppress(ValueError, UnicodeDecodeError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
@@ -45,6 +46,19 @@ def request_fingerprint(request: HttpRequest) -> str:
     for part in (request.method.encode(), request.get_full_path().encode(), body):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
+
+
+def _multipart_digest(request: HttpRequest) -> bytes:
+    """Fields and file contents, not the raw body: a retry rebuilt with a new boundary is the same request."""
+    parts = sorted((k, v) for k in request.POST for v in request.POST.getlist(k))
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            parts.append((name, f"{upload.name}:{digest.hexdigest()}"))
+    return json.dumps(parts).encode()
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -91,7 +105,11 @@ class IdempotencyMiddleware:
         principal = resolve_principal(request)
         if principal is None:
             return self.get_response(request)  # the API answers 401
-        return self._run_once(request, principal.scope_key, key)
+        try:
+            return self._run_once(request, principal.scope_key, key)
+        except RequestDataTooBig:
+            return error_response(status=413, code="request_too_large", param=None,
+                                  message="The request body is larger than this server accepts.")
 
     def _run_once(self, request: HttpRequest, scope: str, key: str) -> HttpResponse:
         fingerprint = request_fingerprint(request)

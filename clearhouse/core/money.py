@@ -163,7 +163,14 @@ class Money:
             raise FloatNotAllowed("Rates must be Decimal, never float.")
         if not isinstance(rate, Decimal | int) or isinstance(rate, bool):
             raise InvalidAmount("Rates must be Decimal.")
-        return Money(round_minor(Decimal(self.minor) * Decimal(rate), rounding), self.currency)
+        rate = Decimal(rate)
+        if not rate.is_finite():
+            raise InvalidAmount("Rates must be finite numbers.")
+        # Exact product (enough digits for both factors), so the one rounding is the only one.
+        digits = len(str(abs(self.minor))) + len(rate.as_tuple().digits) + 2
+        with localcontext(prec=digits):
+            product = Decimal(self.minor) * rate
+        return Money(round_minor(product, rounding), self.currency)
 
     def allocate(self, weights: Sequence[int | Decimal]) -> list[Money]:
         return allocate(self, weights)
@@ -225,6 +232,17 @@ def _parse_decimal_text(text: str, locale: str | None, param: str | None) -> Dec
     return value
 
 
+def _integer_weights(weights: Sequence[int | Decimal]) -> list[int]:
+    """Scale Decimal weights by a common power of ten to integers (same proportions)."""
+    exact = [Decimal(w) for w in weights]
+    if not all(w.is_finite() for w in exact):
+        raise InvalidAmount("Allocation weights must be finite numbers.")
+    scale = max(0, *(-w.as_tuple().exponent for w in exact))
+    digits = max(len(w.as_tuple().digits) for w in exact) + scale + abs(min(0, *(w.as_tuple().exponent for w in exact)))
+    with localcontext(prec=digits + 2):
+        return [int(w.scaleb(scale)) for w in exact]
+
+
 def allocate(total: Money, weights: Sequence[int | Decimal]) -> list[Money]:
     """Split `total` in proportion to `weights` by largest remainder.
 
@@ -237,18 +255,19 @@ def allocate(total: Money, weights: Sequence[int | Decimal]) -> list[Money]:
         raise InvalidAmount("Allocation needs at least one weight.")
     if any(isinstance(w, float) for w in weights):
         raise FloatNotAllowed("Allocation weights must be int or Decimal.")
-    exact_weights = [Decimal(w) for w in weights]
-    if any(w < 0 for w in exact_weights):
+    int_weights = _integer_weights(weights)
+    if any(w < 0 for w in int_weights):
         raise InvalidAmount("Allocation weights cannot be negative.")
-    weight_sum = sum(exact_weights)
+    weight_sum = sum(int_weights)
     if weight_sum == 0:
         raise InvalidAmount("Allocation weights cannot all be zero.")
     sign = -1 if total.minor < 0 else 1
     whole = abs(total.minor)
-    shares = [Decimal(whole) * w / weight_sum for w in exact_weights]
-    parts = [int(s) for s in shares]  # floor: shares are non-negative
+    # Integer arithmetic throughout: floors and remainders are exact at any size.
+    parts = [whole * w // weight_sum for w in int_weights]
+    remainders = [whole * w % weight_sum for w in int_weights]
     leftover = whole - sum(parts)
-    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - parts[i]), i))
+    by_remainder = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
     for i in by_remainder[:leftover]:
         parts[i] += 1
     result = [Money(sign * p, total.currency) for p in parts]

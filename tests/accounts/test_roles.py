@@ -8,12 +8,17 @@ from django.contrib.auth.models import Group, Permission
 from clearhouse.accounts.models import User
 from clearhouse.accounts.roles import (
     CLOSE_PERIOD,
+    CUSTOMER_SELF_SERVICE,
     MANAGE_API_KEYS,
+    MANAGE_CATALOG,
+    MANAGE_STOCK,
     MERCHANT_ROLES,
     POST_ENTRY,
     REVERSE_ENTRY,
     ROLE_PERMISSIONS,
+    VIEW_CATALOG,
     VIEW_LEDGER,
+    VIEW_STOCK,
     Role,
     roles_sync,
 )
@@ -36,16 +41,18 @@ def test_there_are_seven_roles():
 
 
 def test_the_permission_table_follows_the_design():
-    assert ROLE_PERMISSIONS[Role.CUSTOMER] == frozenset()
-    assert ROLE_PERMISSIONS[Role.AUDITOR] == {VIEW_LEDGER}  # reads everything, changes nothing
+    assert ROLE_PERMISSIONS[Role.CUSTOMER] == {CUSTOMER_SELF_SERVICE}  # their own data only
+    assert VIEW_LEDGER in ROLE_PERMISSIONS[Role.AUDITOR]
+    # reads everything, changes nothing
+    assert all(perm.split(".")[1].startswith("view_") for perm in ROLE_PERMISSIONS[Role.AUDITOR])
     assert POST_ENTRY in ROLE_PERMISSIONS[Role.FINANCE_CLERK]
     assert REVERSE_ENTRY not in ROLE_PERMISSIONS[Role.FINANCE_CLERK]
     assert CLOSE_PERIOD not in ROLE_PERMISSIONS[Role.FINANCE_CLERK]
     assert CLOSE_PERIOD in ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
     assert MANAGE_API_KEYS not in ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
     assert ROLE_PERMISSIONS[Role.ADMIN] == frozenset().union(*ROLE_PERMISSIONS.values())
-    for role in MERCHANT_ROLES:
-        assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER}
+    for role in MERCHANT_ROLES:  # their own sub-ledger, catalog and stock (keys are merchant-scoped)
+        assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER, VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK}
 
 
 def test_migrations_leave_every_role_group_with_its_permissions(db):
@@ -67,7 +74,7 @@ def test_roles_sync_repairs_drifted_permissions_and_is_idempotent(db):
     Group.objects.get(name=Role.ADMIN).permissions.clear()
     roles_sync()
     roles_sync()
-    assert group_permissions(Role.AUDITOR) == {VIEW_LEDGER}
+    assert group_permissions(Role.AUDITOR) == set(ROLE_PERMISSIONS[Role.AUDITOR])
     assert group_permissions(Role.ADMIN) == set(ROLE_PERMISSIONS[Role.ADMIN])
     assert Group.objects.count() == 7
 

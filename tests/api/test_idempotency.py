@@ -107,3 +107,23 @@ def test_a_method_no_operation_serves_is_a_405_not_a_missing_key_error(api_clerk
     r = api_clerk.client.put(f"/api/v1/ledger/accounts/{accounts_cny['bank'].pk}",
                              headers={"Authorization": f"Bearer {api_clerk.token}"})
     assert r.status_code == 405
+
+
+def test_an_oversized_body_gets_a_413_in_the_envelope(api_clerk, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    r = api_clerk.post("/ledger/entries", raw='{"memo": "' + "x" * 5000 + '"}')
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "request_too_large"
+
+
+def test_multipart_fingerprints_ignore_the_boundary(rf):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.client import encode_multipart
+
+    from clearhouse.api.idempotency import request_fingerprint
+
+    def request(boundary):
+        body = encode_multipart(boundary, {"position": "1", "image": SimpleUploadedFile("a.png", b"png-bytes")})
+        return rf.post("/api/v1/x", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+    assert request_fingerprint(request("AAAA")) == request_fingerprint(request("BBBB"))

@@ -440,3 +440,15 @@ def test_parse_of_a_localised_number_round_trips(minor, currency, locale):
     text = format_decimal(m.amount, format=_PATTERNS[m.exponent], locale=locale)
     assert Money.parse(text, currency, locale=locale) == m
     assert Money.parse(text, currency, locale=locale.replace("_", "-")) == m
+
+
+def test_apply_rate_rounds_once_even_beyond_28_significant_digits():
+    rate = Decimal("0.05000000000000000024999999999999995")
+    assert Money(2 * 10**18, "CNY").apply_rate(rate).minor == 100000000000000000
+
+
+def test_allocate_is_exact_for_weights_with_many_digits():
+    weights = [Decimal("0.1234567890123456789012345678901"), Decimal("0.2"), Decimal("1E+3")]
+    parts = allocate(Money(10**18, "CNY"), weights)
+    assert sum(p.minor for p in parts) == 10**18
+    assert parts[0].minor == 123416868988193
