@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "clearhouse.customers",
     "clearhouse.catalog",
     "clearhouse.inventory",
+    "clearhouse.orders",
     "clearhouse.api",
     "clearhouse.web",
 ]
@@ -201,6 +202,10 @@ POINTS_CURRENCY = os.environ.get("CLEARHOUSE_POINTS_CURRENCY", "CNY")
 POINTS_EARN_RATE = os.environ.get("CLEARHOUSE_POINTS_EARN_RATE", "1")
 POINTS_PER_CURRENCY_UNIT = os.environ.get("CLEARHOUSE_POINTS_PER_CURRENCY_UNIT", "100")
 POINTS_VALID_DAYS = int(os.environ.get("CLEARHOUSE_POINTS_VALID_DAYS", "365"))
+
+# Orders: an order not paid this long after checkout is cancelled as expired
+# and its stock, coupon uses and points go back.
+ORDER_UNPAID_EXPIRY = timedelta(minutes=int(os.environ.get("CLEARHOUSE_ORDER_UNPAID_EXPIRY_MINUTES", "30")))
 
 LOGGING = {
     "version": 1,

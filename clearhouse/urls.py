@@ -13,6 +13,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("clearhouse.web.urls")),
 ]
+
+
+def _media(request, path):
+    # MEDIA_ROOT is read per request, not frozen at import, so a changed setting (tests) is honoured.
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.CLEARHOUSE_SERVE_MEDIA:
     # Product images for the demo and single-machine installs; behind a web server, let it serve MEDIA_ROOT.
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", _media))

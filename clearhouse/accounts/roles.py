@@ -38,20 +38,29 @@ VIEW_CUSTOMERS = "customers.view_customers"
 TAG_CUSTOMERS = "customers.tag_customers"
 ADJUST_POINTS = "customers.adjust_points"
 ANSWER_FEEDBACK = "customers.answer_feedback"
+PLACE_ORDERS = "orders.place_orders"  # one's own cart, checkout and orders
+VIEW_ORDERS = "orders.view_orders"  # merchant-scoped callers: their merchant's orders only
+FULFIL_ORDERS = "orders.fulfil_orders"  # approve, ship, deliver, cancel
+MARK_ORDERS_PAID = "orders.mark_orders_paid"
+COMPLETE_ORDERS = "orders.complete_orders"
+MANAGE_COUPONS = "orders.manage_coupons"  # platform-wide master data: admins (and the Django admin)
+_ORDER_DESK = frozenset({VIEW_ORDERS, FULFIL_ORDERS})
+_ORDER_FINANCE = frozenset({VIEW_ORDERS, MARK_ORDERS_PAID, COMPLETE_ORDERS})
 # Finance looks after customers' money questions; points are a liability, so only a manager adjusts them.
 _CUSTOMER_CARE = frozenset({VIEW_CUSTOMERS, TAG_CUSTOMERS, ANSWER_FEEDBACK})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE}),
-    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP,
-    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP,
-    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE,
+    Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE, PLACE_ORDERS}),
+    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK,
+    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK,
+    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE | _ORDER_FINANCE,
     Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD})
-    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS},
-    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS}) | _SHOP_READ,
+    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS} | _ORDER_FINANCE,
+    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS, VIEW_ORDERS}) | _SHOP_READ,
     Role.ADMIN: frozenset(
         {VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD, MANAGE_API_KEYS}
-    ) | _SHOP | {MANAGE_CATEGORIES} | _CUSTOMER_CARE | {ADJUST_POINTS, CUSTOMER_SELF_SERVICE},
+    ) | _SHOP | {MANAGE_CATEGORIES} | _CUSTOMER_CARE | {ADJUST_POINTS, CUSTOMER_SELF_SERVICE}
+    | _ORDER_DESK | _ORDER_FINANCE | {MANAGE_COUPONS, PLACE_ORDERS},
 }
 
 

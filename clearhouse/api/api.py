@@ -4,7 +4,7 @@ from ninja import NinjaAPI
 
 from clearhouse.api.auth import ApiKeyAuth, SessionPrincipalAuth
 from clearhouse.api.errors import install_error_handlers
-from clearhouse.api.routers import api_keys, catalog, customers, feedback, inventory, ledger
+from clearhouse.api.routers import api_keys, catalog, customers, feedback, inventory, ledger, orders
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -77,4 +77,6 @@ api.add_router("/catalog", catalog.router)
 api.add_router("/inventory", inventory.router)
 api.add_router("/customers", customers.router)
 api.add_router("/customers", feedback.router)
+api.add_router("/cart", orders.cart_router)
+api.add_router("/orders", orders.router)
 api.add_router("/", api_keys.router)

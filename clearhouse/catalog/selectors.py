@@ -240,3 +240,15 @@ def variant_price(*, variant: Variant, member_level_code: str | None = None) -> 
         if level is not None:
             return VariantPrice(Money(level, variant.currency), member_level_code)
     return VariantPrice(Money(variant.price_minor, variant.currency), None)
+
+
+# --- merchants -------------------------------------------------------------------------------
+def merchants_with_products(*, published_only: bool = True) -> list[tuple[int, str]]:
+    """(id, name) of the merchants with products a shopper can see: the storefront's merchant filter."""
+    from clearhouse.accounts.models import Merchant
+
+    products = Product.objects.all()
+    if published_only:
+        products = products.filter(status=ProductStatus.PUBLISHED)
+    return list(Merchant.objects.filter(pk__in=products.values("merchant_id"), is_active=True)
+                .order_by("name", "id").values_list("id", "name"))

@@ -11,7 +11,7 @@ appends a `StockMovement`; crossing the low-stock threshold raises one alert.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -191,10 +191,11 @@ def _replay(reference: str, lines: Sequence[ReserveLine]) -> list[Reservation] |
     return held
 
 
-def _hold(lines: Sequence[ReserveLine], merchants: dict[int, int], reference: str,
-          expires_at: datetime | None, actor) -> list[Reservation]:
+def _hold(pairs: Sequence[tuple[str, ReserveLine]], merchants: dict[int, int], expires_at: datetime | None,
+          actor) -> list[Reservation]:
+    """Hold (reference, line) pairs; the caller gives them in variant-id order (never deadlocks)."""
     counters = {}
-    for line in lines:  # variant-id order
+    for _, line in pairs:
         after = _update_counters(line.variant_id, 0, line.quantity)
         if after is None:
             raise InsufficientStock(
@@ -204,12 +205,12 @@ def _hold(lines: Sequence[ReserveLine], merchants: dict[int, int], reference: st
     held = Reservation.objects.bulk_create([
         Reservation(variant_id=ln.variant_id, merchant_id=merchants[ln.variant_id], quantity=ln.quantity,
                     reference=reference, expires_at=expires_at)
-        for ln in lines
+        for reference, ln in pairs
     ])
     StockMovement.objects.bulk_create([
         _movement(variant_id=r.variant_id, merchant_id=r.merchant_id, kind=MovementKind.RESERVE,
                   quantity=r.quantity, actor=actor, reservation=r, reference_type="reservation",
-                  reference_id=reference)
+                  reference_id=r.reference)
         for r in held
     ])
     for r in held:
@@ -233,13 +234,45 @@ def stock_reserve(*, lines: Iterable[tuple[int, int]], reference: str, expires_a
             raise UnknownSku(f"No SKU with variant id {line.variant_id}.", param=f"{line.param}.variant_id")
     try:
         with transaction.atomic():
-            return _replay(reference, checked) or _hold(checked, merchants, reference, expires_at, actor)
+            return _replay(reference, checked) or _hold([(reference, ln) for ln in checked], merchants, expires_at,
+                                                        actor)
     except IntegrityError:
         # A concurrent call with the same reference committed first.
         replay = _replay(reference, checked)
         if replay is None:
             raise
         return replay
+
+
+def stock_reserve_many(*, holds: Mapping[str, Iterable[tuple[int, int]]], expires_at: datetime | None = None,
+                       actor=None) -> dict[str, list[Reservation]]:
+    """Hold stock for several references at once (the orders of one checkout): every hold or none.
+
+    Each reference is checked as in `stock_reserve`, but the stock rows of
+    all holds are updated in one variant-id order, so two checkouts that span
+    the same SKUs can wait for one another but never deadlock. A SKU may
+    appear in one hold only; a reference that already holds stock is a
+    conflict (no replay: the caller's own transaction makes the retry safe).
+    """
+    checked = {}
+    for reference, lines in holds.items():
+        checked[_reference(reference)] = reserve_lines(lines)
+    pairs = sorted(((ref, ln) for ref, lines in checked.items() for ln in lines), key=lambda p: p[1].variant_id)
+    ids = [ln.variant_id for _, ln in pairs]
+    if not pairs or len(set(ids)) != len(ids):
+        raise ValidationFailed("Each SKU is held by one reference, and there is at least one.", param="holds")
+    merchants = variant_merchant_ids(ids)
+    for reference, line in pairs:
+        if line.variant_id not in merchants:
+            raise UnknownSku(f"No SKU with variant id {line.variant_id}.", param=f"{reference}.variant_id")
+    with transaction.atomic():
+        if Reservation.objects.filter(reference__in=list(checked), status=ReservationStatus.ACTIVE).exists():
+            raise ReservationConflict("A reference already holds stock; release it first.", param="holds")
+        held = _hold(pairs, merchants, expires_at, actor)
+    out: dict[str, list[Reservation]] = {ref: [] for ref in checked}
+    for reservation in held:
+        out[reservation.reference].append(reservation)
+    return out
 
 
 def _resolve(reservation: Reservation, to: ReservationStatus, actor) -> bool:

@@ -15,7 +15,14 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from clearhouse.core.errors import CurrencyMismatch, DomainError, InvalidAmount, InvalidTransition, ValidationFailed
+from clearhouse.core.errors import (
+    CurrencyMismatch,
+    DomainError,
+    InvalidAmount,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from clearhouse.core.money import MAX_MINOR, Money, allocate
 
 
@@ -69,6 +76,22 @@ class OrderNotEditable(DomainError):
     code = "order_not_editable"
     http_status = 409
     default_message = "Order lines can be changed only before the order is approved."
+
+
+class UnknownCoupon(NotFound):
+    code = "coupon_not_found"
+    default_message = "No coupon has this code."
+
+
+class PointsExceedTotal(DomainError):
+    code = "points_exceed_total"
+    default_message = "The points redeemed are worth more than the goods they would pay for."
+
+
+class OrderExpired(DomainError):
+    code = "order_expired"
+    http_status = 409
+    default_message = "The order was not paid in time."
 
 
 # --- coupons -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Demo data: merchants, one user per role, API keys and a few weeks of postings.
+"""Demo data: merchants, one user per role, API keys, a few weeks of postings, and the demo shop.
 
-Run by `clearhouse demo`; running it again changes nothing.
+Run by `clearhouse demo`; running it again changes nothing. The shop (catalog,
+stock, member levels, customers, coupons) lives in `demo_catalog`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from clearhouse.accounts.roles import MFA_ROLES, Role
 from clearhouse.accounts.services import merchant_create, user_create
 from clearhouse.core.money import Money
 from clearhouse.ledger import posting_recipes as recipes
+from clearhouse.web.demo_catalog import seed_demo_catalog, seed_demo_coupons, seed_demo_customers
 
 DEMO_PASSWORD_SUFFIX = "-demo-2026"  # noqa: S105  demo logins are printed on purpose
 DEMO_USERS = [
@@ -27,7 +29,11 @@ DEMO_USERS = [
     ("clerk", Role.FINANCE_CLERK, None),
     ("auditor", Role.AUDITOR, None),
     ("teahouse", Role.MERCHANT_ADMIN, "teahouse"),
+    ("noodlebar", Role.MERCHANT_STAFF, "noodlebar"),
+    ("silkroad", Role.MERCHANT_STAFF, "silkroad"),
     ("customer", Role.CUSTOMER, None),
+    ("mei", Role.CUSTOMER, None),
+    ("jun", Role.CUSTOMER, None),
 ]
 DEMO_MERCHANTS = [
     ("teahouse", "West Lake Tea House", "food"),
@@ -59,7 +65,15 @@ def demo_totp_code(username: str) -> str | None:
 
 @transaction.atomic
 def seed_demo() -> bool:
-    """Create the demo world; False if it was there already."""
+    """Create the demo world; False if it was there already (each part checks for itself)."""
+    created = _seed_people()
+    created |= seed_demo_catalog()
+    created |= seed_demo_customers()
+    created |= seed_demo_coupons()
+    return created
+
+
+def _seed_people() -> bool:
     if User.objects.filter(username="admin").exists():
         return False
     types = {

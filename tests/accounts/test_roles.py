@@ -8,16 +8,21 @@ from django.contrib.auth.models import Group, Permission
 from clearhouse.accounts.models import User
 from clearhouse.accounts.roles import (
     CLOSE_PERIOD,
+    COMPLETE_ORDERS,
     CUSTOMER_SELF_SERVICE,
+    FULFIL_ORDERS,
     MANAGE_API_KEYS,
     MANAGE_CATALOG,
     MANAGE_STOCK,
+    MARK_ORDERS_PAID,
     MERCHANT_ROLES,
+    PLACE_ORDERS,
     POST_ENTRY,
     REVERSE_ENTRY,
     ROLE_PERMISSIONS,
     VIEW_CATALOG,
     VIEW_LEDGER,
+    VIEW_ORDERS,
     VIEW_STOCK,
     Role,
     roles_sync,
@@ -41,7 +46,7 @@ def test_there_are_seven_roles():
 
 
 def test_the_permission_table_follows_the_design():
-    assert ROLE_PERMISSIONS[Role.CUSTOMER] == {CUSTOMER_SELF_SERVICE}  # their own data only
+    assert ROLE_PERMISSIONS[Role.CUSTOMER] == {CUSTOMER_SELF_SERVICE, PLACE_ORDERS}  # their own data and orders
     assert VIEW_LEDGER in ROLE_PERMISSIONS[Role.AUDITOR]
     # reads everything, changes nothing
     assert all(perm.split(".")[1].startswith("view_") for perm in ROLE_PERMISSIONS[Role.AUDITOR])
@@ -51,8 +56,12 @@ def test_the_permission_table_follows_the_design():
     assert CLOSE_PERIOD in ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
     assert MANAGE_API_KEYS not in ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
     assert ROLE_PERMISSIONS[Role.ADMIN] == frozenset().union(*ROLE_PERMISSIONS.values())
-    for role in MERCHANT_ROLES:  # their own sub-ledger, catalog and stock (keys are merchant-scoped)
-        assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER, VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK}
+    for role in MERCHANT_ROLES:  # their own sub-ledger, catalog, stock and orders (keys are merchant-scoped)
+        assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER, VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK,
+                                          VIEW_ORDERS, FULFIL_ORDERS}
+    for role in (Role.FINANCE_CLERK, Role.FINANCE_MANAGER):  # finance records payment and closes orders
+        assert {VIEW_ORDERS, MARK_ORDERS_PAID, COMPLETE_ORDERS} <= ROLE_PERMISSIONS[role]
+        assert FULFIL_ORDERS not in ROLE_PERMISSIONS[role]
 
 
 def test_migrations_leave_every_role_group_with_its_permissions(db):

@@ -1,0 +1,67 @@
+"""Forms of the storefront and merchant pages: they parse input; the rules stay in services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from clearhouse.catalog.domain import ProductSort
+from clearhouse.core.errors import DomainError
+from clearhouse.core.money import Money
+
+SHOP_CURRENCY = "CNY"
+SORT_CHOICES = [
+    (ProductSort.RELEVANCE.value, _("Best match")),
+    (ProductSort.NEWEST.value, _("Newest")),
+    (ProductSort.PRICE_ASC.value, _("Price: low to high")),
+    (ProductSort.PRICE_DESC.value, _("Price: high to low")),
+    (ProductSort.SALES.value, _("Best selling")),
+]
+
+
+class CatalogFilterForm(forms.Form):
+    """The storefront's search box and filters (a GET form: every result page has a shareable URL)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int, empty_value=None)
+    merchant = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
+    price_min = forms.CharField(label=_("Min price"), required=False, max_length=20)
+    price_max = forms.CharField(label=_("Max price"), required=False, max_length=20)
+    in_stock = forms.BooleanField(label=_("In stock only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args, categories: list[tuple[int, str]], merchants: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("All categories")), *categories]
+        self.fields["merchant"].choices = [("", _("All shops")), *merchants]
+
+    def _price(self, name: str) -> Money | None:
+        text = (self.cleaned_data.get(name) or "").strip()
+        if not text:
+            return None
+        try:
+            price = Money.parse(text, SHOP_CURRENCY, param=name)
+        except DomainError:
+            raise forms.ValidationError(_("Enter an amount such as 25 or 25.50.")) from None
+        if price.minor < 0:
+            raise forms.ValidationError(_("Enter an amount such as 25 or 25.50."))
+        return price
+
+    def clean_price_min(self) -> Money | None:
+        return self._price("price_min")
+
+    def clean_price_max(self) -> Money | None:
+        return self._price("price_max")
+
+
+class CartAddForm(forms.Form):
+    variant_id = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999, initial=1)
+
+
+class StockReceiveForm(forms.Form):
+    """Goods arrived for one of the merchant's SKUs."""
+
+    variant_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = forms.IntegerField(label=_("Units received"), min_value=1, max_value=1_000_000)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
