@@ -65,3 +65,54 @@ class StockReceiveForm(forms.Form):
     variant_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     quantity = forms.IntegerField(label=_("Units received"), min_value=1, max_value=1_000_000)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+class CartQuantityForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999)
+
+
+class CheckoutForm(forms.Form):
+    """Where to ship, which coupons, how many points: the checkout service checks the rest."""
+
+    NEW_ADDRESS = "new"
+
+    address = forms.ChoiceField(label=_("Ship to"), required=False)
+    recipient = forms.CharField(label=_("Recipient"), required=False, max_length=100)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=32)
+    region = forms.CharField(label=_("Province / region"), required=False, max_length=100)
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    line = forms.CharField(label=_("Street address"), required=False, max_length=300)
+    postal_code = forms.CharField(label=_("Postal code"), required=False, max_length=20)
+    merchant_coupons = forms.CharField(label=_("Shop coupon codes"), required=False, max_length=400,
+                                       help_text=_("One per shop; separate codes with spaces or commas."))
+    platform_coupon = forms.CharField(label=_("Platform coupon code"), required=False, max_length=40)
+    points = forms.IntegerField(label=_("Points to redeem"), required=False, min_value=0, max_value=10**9)
+
+    def __init__(self, *args, addresses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address"].choices = [
+            *((str(a.pk), f"{a.recipient} · {a.region} {a.city} {a.line}") for a in addresses),
+            (self.NEW_ADDRESS, _("A new address (enter it below)")),
+        ]
+
+    def clean_merchant_coupons(self) -> list[str]:
+        text = self.cleaned_data.get("merchant_coupons") or ""
+        return [code for code in text.replace(",", " ").replace("\uff0c", " ").split() if code]
+
+    def clean_platform_coupon(self) -> str | None:
+        return (self.cleaned_data.get("platform_coupon") or "").strip() or None
+
+    def clean_points(self) -> int:
+        return self.cleaned_data.get("points") or 0
+
+    def new_address_given(self) -> bool:
+        return self.cleaned_data.get("address") in ("", self.NEW_ADDRESS)
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=100)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=100)
+
+
+class DeliverForm(forms.Form):
+    signed_by = forms.CharField(label=_("Signed by"), max_length=100)

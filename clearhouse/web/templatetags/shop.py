@@ -37,3 +37,15 @@ def price(money) -> str:
 @register.filter
 def spec_label(key: str) -> str:
     return str(SPEC_LABELS.get(key.lower(), key.replace("_", " ").capitalize()))
+
+
+STATUS_LABELS = {
+    "submitted": _("Submitted"), "approved": _("Approved"), "paid": _("Paid"), "shipped": _("Shipped"),
+    "delivered": _("Delivered"), "completed": _("Completed"), "cancelled": _("Cancelled"), "refunded": _("Refunded"),
+}
+
+
+@register.filter
+def order_status(value: str) -> str:
+    """An order status in the page's language."""
+    return str(STATUS_LABELS.get(value, value))
