@@ -26,17 +26,21 @@ from bench.databases import REPO_ROOT, postgres_url, sqlite_url
 if TYPE_CHECKING:  # Django must not load in the parent
     from bench.harness import Report
 
-# (W2 entries per case, W5 postings, W5 account_balance calls, W5 naive calls)
-FULL = (2000, 1_000_000, 2000, 10)
-QUICK = (300, 100_000, 2000, 10)
+# (W2 entries per case, W5 postings, W5 account_balance calls, W5 naive calls, W4 checkouts per case)
+FULL = (2000, 1_000_000, 2000, 10, 400)
+QUICK = (300, 100_000, 2000, 10, 100)
+WORKLOADS = ("w2", "w4", "w5")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="clearhouse bench", description="Ledger benchmarks W2 (posting) and W5 "
-                                     "(balance reads) on SQLite and PostgreSQL, durable settings.")
-    parser.add_argument("--quick", action="store_true", help="small sizes (W2 N=300, W5 100k postings)")
+    parser = argparse.ArgumentParser(prog="clearhouse bench", description="Benchmarks W2 (ledger posting), W4 "
+                                     "(order checkout) and W5 (balance reads) on SQLite and PostgreSQL, durable "
+                                     "settings.")
+    parser.add_argument("--quick", action="store_true", help="small sizes (W2 N=300, W4 N=100, W5 100k postings)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--n", type=int, help="W2 entries per case and path (default 2000, --quick 300)")
+    parser.add_argument("--only", choices=WORKLOADS, action="append",
+                        help="run only this workload (repeatable; default all)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # internal: run in this process
     args = parser.parse_args(argv)
     if args.n is not None and args.n < 2:
@@ -55,8 +59,9 @@ def parent(args: argparse.Namespace) -> int:
     engines = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     sizes = QUICK if args.quick else FULL
     n = args.n or sizes[0]
-    print(f"Clearhouse ledger bench ({'quick' if args.quick else 'full'}): W2 N={n} entries per case, "
-          f"W5 {sizes[1]:,} postings; Python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
+    print(f"Clearhouse bench ({'quick' if args.quick else 'full'}): W2 N={n} entries per case, "
+          f"W4 N={sizes[4]} checkouts per case, W5 {sizes[1]:,} postings; "
+          f"Python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
     started = time.perf_counter()
     rc = 0
     # Settings create DATA_DIR/static: keep that out of the repo's var/ too.
@@ -64,7 +69,7 @@ def parent(args: argparse.Namespace) -> int:
         for engine in engines:
             try:
                 with sqlite_url() if engine == "sqlite" else postgres_url() as url:
-                    rc |= _spawn(engine, url, data_dir, n, args.quick)
+                    rc |= _spawn(engine, url, data_dir, n, args.quick, args.only)
             except (Exception, SystemExit) as exc:  # e.g. no PostgreSQL binaries: report, go on
                 print(f"\n== {engine}: not run: {exc!r}", flush=True)
                 rc = 1
@@ -72,7 +77,7 @@ def parent(args: argparse.Namespace) -> int:
     return rc
 
 
-def _spawn(engine: str, url: str, data_dir: str, n: int, quick: bool) -> int:
+def _spawn(engine: str, url: str, data_dir: str, n: int, quick: bool, only: list[str] | None) -> int:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -82,6 +87,7 @@ def _spawn(engine: str, url: str, data_dir: str, n: int, quick: bool) -> int:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     }
     argv = [sys.executable, "-m", "bench.run", "--child", "--db", engine, "--n", str(n)] + (["--quick"] * quick)
+    argv += [arg for name in only or () for arg in ("--only", name)]
     return subprocess.run(argv, env=env, cwd=REPO_ROOT, check=False).returncode
 
 
@@ -94,15 +100,20 @@ def child(args: argparse.Namespace) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from bench import w2, w5
+    from bench import w2, w4_orders, w5
     from bench.harness import Report
 
     sizes = QUICK if args.quick else FULL
     report = Report()
     call_command("migrate", interactive=False, verbosity=0)
     title = _describe_database(report)
-    w2.run(report, args.n or sizes[0])
-    w5.run(report, postings=sizes[1], calls=sizes[2], naive_calls=sizes[3])
+    only = set(args.only or WORKLOADS)
+    if "w2" in only:
+        w2.run(report, args.n or sizes[0])
+    if "w5" in only:
+        w5.run(report, postings=sizes[1], calls=sizes[2], naive_calls=sizes[3])
+    if "w4" in only:  # last: its rows and WAL traffic stay out of W5's read latencies
+        w4_orders.run(report, sizes[4])
     report.summary(title)
     return 0
 
