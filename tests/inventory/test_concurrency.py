@@ -7,42 +7,17 @@ data (`transaction=True`).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from clearhouse.inventory.domain import InsufficientStock
 from clearhouse.inventory.models import Reservation, StockItem
 from clearhouse.inventory.services import stock_commit, stock_receive, stock_release, stock_reserve
 from tests.inventory.support import counters, log_totals
+from tests.support import run_threads
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(count: int, work: Callable[[int], object]) -> tuple[list, list[BaseException]]:
-    """Start `count` threads at once (a barrier), each running work(i) on its own connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:  # reported to the test, not lost in the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a buyer hung"
-    return results, errors
 
 
 def buyer(variant_id: int, quantity: int = 1) -> Callable[[int], str]:

@@ -6,12 +6,9 @@ locks, concurrent transactions) and committed data (`transaction=True`).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from clearhouse.core.audit import audit_chain_verify, audit_record
 from clearhouse.core.models import AuditEvent
@@ -21,34 +18,11 @@ from clearhouse.ledger.selectors import account_balance, trial_balance
 from clearhouse.ledger.services import journal_entry_post, journal_entry_reverse
 from clearhouse.ledger.verify import ledger_verify
 from tests.ledger.support import bucket_totals_by_account, cr, dr, posting_totals_by_account
+from tests.support import run_threads
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 DAY = date(2026, 11, 23)
-
-
-def run_threads(count: int, work: Callable[[int], object]) -> tuple[list, list[BaseException]]:
-    """Start `count` threads at once (a barrier), each running work(i) on its own connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:  # reported to the test, not lost in the thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a writer hung"
-    return results, errors
 
 
 def test_many_writers_on_one_hot_clearing_account_all_post_and_agree(accounts_cny):
