@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -122,6 +121,11 @@ class Summary:
     total: Money
 
     @classmethod
+    def of_priced(cls, priced) -> Summary:
+        return cls(priced.subtotal, priced.merchant_coupon_amount, priced.platform_coupon_amount,
+                   priced.points_amount, priced.shipping, priced.grand_total)
+
+    @classmethod
     def of(cls, group: CheckoutGroup) -> Summary:
         def money(minor: int) -> Money:
             return Money(minor, group.currency)
@@ -129,14 +133,6 @@ class Summary:
         return cls(money(group.subtotal_minor), money(group.merchant_coupon_amount_minor),
                    money(group.platform_coupon_amount_minor), money(group.points_amount_minor),
                    money(group.shipping_fee_minor), money(group.total_minor))
-
-
-class _Preview(Exception):
-    """Not an error: carries the priced totals out of a checkout that is then rolled back."""
-
-    def __init__(self, summary: Summary):
-        super().__init__()
-        self.summary = summary
 
 
 def _shipping_address(customer: CustomerProfile, form: CheckoutForm) -> order_services.ShippingAddress:
@@ -151,16 +147,12 @@ def _shipping_address(customer: CustomerProfile, form: CheckoutForm) -> order_se
 
 def _checkout(request: HttpRequest, customer: CustomerProfile, form: CheckoutForm, *, preview: bool):
     data = form.cleaned_data
-    kwargs = {"customer": customer, "address": _shipping_address(customer, form),
-              "platform_coupon": data["platform_coupon"], "merchant_coupons": data["merchant_coupons"],
-              "points": data["points"], "actor": principal_for_user(request.user)}
-    if not preview:
-        return order_services.checkout_submit(**kwargs)
-    try:  # the very pricing of the real checkout, then every write rolled back
-        with transaction.atomic():
-            raise _Preview(Summary.of(order_services.checkout_submit(**kwargs)))
-    except _Preview as done:
-        return done.summary
+    terms = {"customer": customer, "platform_coupon": data["platform_coupon"],
+             "merchant_coupons": data["merchant_coupons"], "points": data["points"]}
+    if preview:  # the submit's own checks and pricing, writing nothing
+        return Summary.of_priced(order_services.checkout_preview(**terms))
+    return order_services.checkout_submit(**terms, address=_shipping_address(customer, form),
+                                          actor=principal_for_user(request.user))
 
 
 @login_required

@@ -174,3 +174,19 @@ def test_coupon_terms_are_checked_when_it_is_made(merchant):
     with pytest.raises(DomainError) as caught:
         coupon_create(code="good", percent_off=Decimal("15"), currency="CNY")
     assert caught.value.code == "coupon_code_taken"
+
+
+def test_a_preview_prices_exactly_as_the_submit_and_writes_nothing(
+        rich_customer, merchant, longjing, sencha, noodles, teahouse_fixed, platform_10pct):
+    from clearhouse.orders.services import checkout_preview
+
+    OrderSettings.objects.create(merchant=merchant, shipping_fee_minor=1000)
+    fill_cart(rich_customer, (longjing, 3), (sencha, 1), (noodles, 2))
+    terms = dict(platform_coupon="PLAT10", merchant_coupons=["TEA777"], points=3333)
+    before = world(rich_customer)
+    priced = checkout_preview(customer=rich_customer, **terms)
+    assert world(rich_customer) == before
+    group = checkout_submit(customer=rich_customer, address=HOME, **terms)
+    assert priced.grand_total.minor == group.total_minor == 30566
+    assert [o.total.minor for o in priced.orders] == list(group.orders.order_by("id").values_list("total_minor",
+                                                                                                    flat=True))

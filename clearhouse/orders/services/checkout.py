@@ -185,6 +185,28 @@ def _group_create(customer, number: str, priced: domain.PricedCheckout, points: 
     )
 
 
+def checkout_preview(*, customer: CustomerProfile, platform_coupon: str | None = None,
+                     merchant_coupons: Sequence[str] = (), points: int = 0,
+                     now: datetime | None = None) -> domain.PricedCheckout:
+    """What `checkout_submit` would charge for the cart now, writing nothing.
+
+    The same checks (coupons' windows and limits, points balance, minimum
+    spend) and the same pricing as the submit, so the shopper sees the total
+    they will pay; stock is checked for real only when they submit.
+    """
+    now = now or timezone.now()
+    points = check_points(points, allow_zero=True)
+    lines = list(CartLine.objects.filter(cart__customer=customer).select_related("variant", "variant__product")
+                 .order_by("id"))
+    if not lines:
+        raise domain.EmptyCart(param="cart")
+    platform, coupons = _coupons(customer, platform_coupon, merchant_coupons, now)
+    if points and points > (balance := points_balance(customer=customer, now=now).points):
+        raise InsufficientPoints(f"{points} points asked, {balance} available.", param="points")
+    priced, _settings = _price(customer, lines, platform, coupons, points)
+    return priced
+
+
 @transaction.atomic
 def checkout_submit(*, customer: CustomerProfile, address: ShippingAddress, platform_coupon: str | None = None,
                     merchant_coupons: Sequence[str] = (), points: int = 0, actor=None,
