@@ -29,7 +29,7 @@ from clearhouse.customers.selectors import address_get, address_list, points_bal
 from clearhouse.customers.services import customer_profile_ensure
 from clearhouse.orders import selectors as orders
 from clearhouse.orders import services as order_services
-from clearhouse.orders.domain import OrderStatus
+from clearhouse.orders.domain import OrderStatus, can_cancel
 from clearhouse.orders.models import CheckoutGroup, Order
 from clearhouse.web.errors import error_text
 from clearhouse.web.forms import SHOP_CURRENCY, CartQuantityForm, CheckoutForm, DeliverForm, ShipForm
@@ -203,7 +203,8 @@ def _order_context(order: Order) -> dict:
         "platform_coupon": money(order.platform_coupon_amount_minor), "points": money(order.points_amount_minor),
         "shipping": money(order.shipping_fee_minor), "total": money(order.total_minor),
     }
-    return {"order": order, "lines": lines, "totals": totals, "timeline": orders.order_timeline(order=order)}
+    return {"order": order, "lines": lines, "totals": totals, "timeline": orders.order_timeline(order=order),
+            "can_cancel": can_cancel(order.status)}
 
 
 @login_required
@@ -223,6 +224,25 @@ def my_order(request: HttpRequest, number: str) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "web/orders/order.html", _order_context(order))
+
+
+@login_required
+@require_POST
+def my_order_cancel(request: HttpRequest, number: str) -> HttpResponse:
+    """The customer cancels their own order while it has not shipped."""
+    customer = _customer(request)
+    try:
+        order = orders.order_get(number=number, customer_id=customer.pk)
+    except NotFound:
+        raise Http404 from None
+    try:
+        order_services.order_cancel(order=order, reason="cancelled by the customer",
+                                    actor=principal_for_user(request.user))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("Order %(number)s cancelled.") % {"number": order.number})
+    return redirect("web:order", number=order.number)
 
 
 # --- merchants -----------------------------------------------------------------------------
@@ -287,6 +307,9 @@ def _fulfil(request: HttpRequest, order: Order, action: str, principal: Principa
             return None
         order_services.order_deliver(order=order, actor=principal, **form.cleaned_data)
         return _("Order %(number)s delivered.")
+    if action == "cancel":
+        order_services.order_cancel(order=order, reason="cancelled by the merchant", actor=principal)
+        return _("Order %(number)s cancelled; its stock, coupon uses and points went back.")
     messages.error(request, _("Unknown action."))
     return None
 

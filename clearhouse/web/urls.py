@@ -14,6 +14,7 @@ urlpatterns = [
     path("checkout/", order_views.checkout_page, name="checkout"),
     path("orders/", order_views.my_orders, name="orders"),
     path("orders/<str:number>/", order_views.my_order, name="order"),
+    path("orders/<str:number>/cancel/", order_views.my_order_cancel, name="order_cancel"),
     path("merchant/orders/", order_views.merchant_orders, name="merchant_orders"),
     path("merchant/orders/<str:number>/", order_views.merchant_order, name="merchant_order"),
     path("merchant/orders/<str:number>/action/", order_views.merchant_order_action, name="merchant_order_action"),

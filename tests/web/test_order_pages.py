@@ -11,6 +11,7 @@ from clearhouse.accounts.services import user_create
 from clearhouse.core.money import Money
 from clearhouse.customers.services import customer_profile_ensure
 from clearhouse.inventory.selectors import stock_get
+from clearhouse.orders import services as order_services
 from clearhouse.orders.models import Coupon, Order
 from clearhouse.orders.selectors import cart_view
 from clearhouse.orders.services import (
@@ -211,3 +212,38 @@ def test_customers_cannot_open_the_order_desk_and_staff_have_no_cart(client, mer
     assert client.get("/merchant/orders/").status_code == 403
     client.force_login(_staff(merchant))
     assert client.get("/cart/").status_code == 403
+
+
+def test_a_customer_cancels_their_order_and_its_stock_comes_back(client, shop, customer_user, other_customer_user):
+    order = _order_for(customer_user, shop.longjing, quantity=2)
+    variant = _variant(shop.longjing)
+    held = stock_get(variant_id=variant.pk).reserved
+    client.force_login(other_customer_user)
+    assert client.post(f"/orders/{order.number}/cancel/").status_code == 404
+    client.force_login(customer_user)
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    assert "Cancel order" in page
+    r = client.post(f"/orders/{order.number}/cancel/", follow=True)
+    assert f"Order {order.number} cancelled." in r.content.decode()
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert stock_get(variant_id=variant.pk).reserved == held - 2
+    assert "Cancel order" not in client.get(f"/orders/{order.number}/").content.decode()
+
+
+def test_merchant_staff_cancel_from_the_order_page_but_not_after_shipping(client, shop, merchant, customer_user):
+    order = _order_for(customer_user, shop.longjing)
+    client.force_login(_staff(merchant))
+    assert "Cancel order" in client.get(f"/merchant/orders/{order.number}/").content.decode()
+    r = client.post(f"/merchant/orders/{order.number}/action/", {"action": "cancel", "back": "order"}, follow=True)
+    assert f"Order {order.number} cancelled" in r.content.decode()
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    shipped = _order_for(customer_user, shop.longjing)
+    order_services.order_approve(order=shipped)
+    order_mark_paid(order=Order.objects.get(pk=shipped.pk))
+    order_services.order_ship(order=Order.objects.get(pk=shipped.pk), carrier="SF", tracking_number="1")
+    r = client.post(f"/merchant/orders/{shipped.number}/action/", {"action": "cancel", "back": "order"}, follow=True)
+    shipped.refresh_from_db()
+    assert shipped.status == "shipped"
+    assert "Cancel order" not in r.content.decode()
