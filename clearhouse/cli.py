@@ -1,6 +1,8 @@
 """`clearhouse`: the one command-line entry point.
 
-    clearhouse demo [--port 8000]   migrate, seed, start web server + task worker
+    clearhouse demo [--port 8000]   migrate, seed, start web server + task worker + scheduler
+    clearhouse scheduler [--once]   enqueue the periodic jobs once per period (the worker runs them)
+    clearhouse db_worker            run enqueued tasks
     clearhouse verify               check the ledger and the audit chain
     clearhouse bench [args]         run the benchmarks in bench/
     clearhouse <django command>     any Django management command (migrate, createsuperuser, ...)
@@ -36,6 +38,7 @@ def demo(argv: list[str]) -> int:
         port = argv[argv.index("--port") + 1]
     host = os.environ.get("CLEARHOUSE_HOST", "127.0.0.1")
     _django_setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from clearhouse.web.demo import DEMO_USERS, demo_password, demo_totp_key
@@ -46,6 +49,7 @@ def demo(argv: list[str]) -> int:
     python = sys.executable
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clearhouse.settings"}
     worker = subprocess.Popen([python, "-m", "clearhouse.cli", "db_worker", "--interval", "1"], env=env)
+    scheduler = subprocess.Popen([python, "-m", "clearhouse.cli", "scheduler", "--interval", "15"], env=env)
     server = subprocess.Popen(
         [python, "-m", "gunicorn", "clearhouse.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
          "--threads", "4", "--access-logfile", "-"],
@@ -64,8 +68,10 @@ def demo(argv: list[str]) -> int:
         key = demo_totp_key(username)
         if key:
             print(f"    {username:10s} TOTP key {key}")
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        print(f"  Emails are written to {settings.EMAIL_FILE_PATH}, SMS to {settings.CLEARHOUSE_SMS_FILE_PATH}.")
     print("  Stop with Ctrl-C.\n", flush=True)
-    return _wait(server, worker)
+    return _wait(server, worker, scheduler)
 
 
 def _wait(*procs: subprocess.Popen) -> int:

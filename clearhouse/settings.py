@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "clearhouse.catalog",
     "clearhouse.inventory",
     "clearhouse.orders",
+    "clearhouse.notifications",
+    "clearhouse.payments",
+    "clearhouse.sandbox",
     "clearhouse.api",
     "clearhouse.web",
 ]
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "clearhouse.api.idempotency.IdempotencyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+if os.environ.get("CLEARHOUSE_COUNT_QUERIES") == "1":  # benchmarks only: statements per request (bench/w1)
+    MIDDLEWARE.insert(0, "clearhouse.core.query_count.QueryCountMiddleware")
 
 ROOT_URLCONF = "clearhouse.urls"
 WSGI_APPLICATION = "clearhouse.wsgi.application"
@@ -206,6 +211,60 @@ POINTS_VALID_DAYS = int(os.environ.get("CLEARHOUSE_POINTS_VALID_DAYS", "365"))
 # Orders: an order not paid this long after checkout is cancelled as expired
 # and its stock, coupon uses and points go back.
 ORDER_UNPAID_EXPIRY = timedelta(minutes=int(os.environ.get("CLEARHOUSE_ORDER_UNPAID_EXPIRY_MINUTES", "30")))
+
+# The address customers and providers reach this installation at: links in
+# emails and SMS, provider return and notification (webhook) URLs.
+CLEARHOUSE_PUBLIC_URL = os.environ.get("CLEARHOUSE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Notifications (notifications app). Email through Django's backends: the
+# file backend writes each message to DATA_DIR/outbox/email (the demo), SMTP
+# by setting CLEARHOUSE_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend
+# and the usual EMAIL_HOST/EMAIL_PORT/... SMS through our own small backend
+# interface (console, file, locmem for tests).
+EMAIL_BACKEND = os.environ.get("CLEARHOUSE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(DATA_DIR / "outbox" / "email")
+EMAIL_HOST = os.environ.get("CLEARHOUSE_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("CLEARHOUSE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("CLEARHOUSE_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CLEARHOUSE_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CLEARHOUSE_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("CLEARHOUSE_FROM_EMAIL", "Clearhouse <no-reply@clearhouse.localhost>")
+CLEARHOUSE_SMS_BACKEND = os.environ.get("CLEARHOUSE_SMS_BACKEND", "clearhouse.notifications.sms.FileSmsBackend")
+CLEARHOUSE_SMS_FILE_PATH = str(DATA_DIR / "outbox" / "sms")
+
+# Payments. Each provider call waits at most PROVIDER_TIMEOUT_S; transient
+# failures (timeouts, 5xx) are retried PROVIDER_MAX_TRIES times in all, with
+# exponential backoff from PROVIDER_BACKOFF_BASE_S and full jitter.
+PAYMENT_PROVIDER_TIMEOUT_S = float(os.environ.get("CLEARHOUSE_PROVIDER_TIMEOUT_S", "10"))
+PAYMENT_PROVIDER_MAX_TRIES = int(os.environ.get("CLEARHOUSE_PROVIDER_MAX_TRIES", "3"))
+PAYMENT_PROVIDER_BACKOFF_BASE_S = float(os.environ.get("CLEARHOUSE_PROVIDER_BACKOFF_BASE_S", "0.2"))
+# Card payments capture automatically unless set to "manual" (authorize now, capture when shipping).
+PAYMENT_CAPTURE_METHOD = os.environ.get("CLEARHOUSE_PAYMENT_CAPTURE_METHOD", "automatic")
+# Refunds above this amount (major units, order currency) wait for a finance manager's approval.
+REFUND_APPROVAL_THRESHOLD = os.environ.get("CLEARHOUSE_REFUND_APPROVAL_THRESHOLD", "500.00")
+# Unpaid orders get a reminder this many minutes after submission (one per slot).
+PAYMENT_REMINDER_MINUTES = [
+    int(m) for m in os.environ.get("CLEARHOUSE_PAYMENT_REMINDER_MINUTES", "10,20").split(",") if m.strip()
+]
+# The janitor queries intents and refunds stuck in processing this long, with
+# backoff, and lists them as exceptions for finance after STUCK_MAX_QUERIES tries.
+PAYMENT_STUCK_AFTER_S = int(os.environ.get("CLEARHOUSE_PAYMENT_STUCK_AFTER_S", "60"))
+PAYMENT_STUCK_MAX_QUERIES = int(os.environ.get("CLEARHOUSE_PAYMENT_STUCK_MAX_QUERIES", "6"))
+# Where customers send bank transfers (shown on the payment instructions).
+BANK_TRANSFER_BENEFICIARY = os.environ.get("CLEARHOUSE_BANK_BENEFICIARY", "Clearhouse Demo Trading Co., Ltd.")
+BANK_TRANSFER_BANK = os.environ.get("CLEARHOUSE_BANK_NAME", "Demo Bank Shanghai Branch")
+BANK_TRANSFER_ACCOUNT = os.environ.get("CLEARHOUSE_BANK_ACCOUNT", "6222 0210 0123 4567 890")
+
+# The sandbox card provider (sandbox app): a local simulator of a card
+# provider's test mode. Clearhouse reaches it over HTTP at SANDBOX_API_BASE
+# with the secret key, and verifies its webhooks with the webhook secret.
+CLEARHOUSE_SANDBOX_API_BASE = os.environ.get(
+    "CLEARHOUSE_SANDBOX_API_BASE", f"{CLEARHOUSE_PUBLIC_URL}/sandbox/v1").rstrip("/")
+CLEARHOUSE_SANDBOX_SECRET_KEY = os.environ.get("CLEARHOUSE_SANDBOX_SECRET_KEY", "sk_test_demo_only_sandbox_key")
+CLEARHOUSE_SANDBOX_WEBHOOK_SECRET = os.environ.get("CLEARHOUSE_SANDBOX_WEBHOOK_SECRET", "whsec_demo_only_sandbox")
+# The simulator's fee on captured payments, and how long its "timeout" test card keeps a caller waiting.
+CLEARHOUSE_SANDBOX_FEE_RATE = os.environ.get("CLEARHOUSE_SANDBOX_FEE_RATE", "0.0060")
+CLEARHOUSE_SANDBOX_SLOW_RESPONSE_S = float(os.environ.get("CLEARHOUSE_SANDBOX_SLOW_RESPONSE_S", "15"))
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("clearhouse.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("webhooks/", include("clearhouse.payments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("sandbox/", include("clearhouse.sandbox.urls")),
     path("", include("clearhouse.web.urls")),
 ]
 

@@ -9,7 +9,9 @@ from clearhouse.accounts.mfa import session_is_verified, user_has_mfa, user_requ
 
 # Paths an unverified session may still use: the MFA pages themselves, sign-out,
 # assets, language switch, health. The API answers 401 by itself (see api/auth.py).
-OPEN_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/api/")
+# Webhooks are signed by providers; the sandbox is a provider of its own, not our back office.
+OPEN_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/api/", "/webhooks/",
+                 "/sandbox/")
 
 
 class MfaRequiredMiddleware:

@@ -46,21 +46,31 @@ COMPLETE_ORDERS = "orders.complete_orders"
 MANAGE_COUPONS = "orders.manage_coupons"  # platform-wide master data: admins (and the Django admin)
 _ORDER_DESK = frozenset({VIEW_ORDERS, FULFIL_ORDERS})
 _ORDER_FINANCE = frozenset({VIEW_ORDERS, MARK_ORDERS_PAID, COMPLETE_ORDERS})
+PAY_ORDERS = "payments.pay_orders"  # pay one's own orders
+VIEW_PAYMENTS = "payments.view_payments"  # merchant-scoped callers: their merchant's payments only
+RECORD_OFFLINE_PAYMENTS = "payments.record_offline_payments"  # bank transfer received, cash taken
+CAPTURE_PAYMENTS = "payments.capture_payments"  # capture and void authorizations
+REQUEST_REFUNDS = "payments.request_refunds"
+APPROVE_REFUNDS = "payments.approve_refunds"  # large refunds (maker-checker), offline refund payouts
+_PAYMENT_DESK = frozenset({VIEW_PAYMENTS, CAPTURE_PAYMENTS, REQUEST_REFUNDS})
+_PAYMENT_FINANCE = frozenset({VIEW_PAYMENTS, RECORD_OFFLINE_PAYMENTS, CAPTURE_PAYMENTS, REQUEST_REFUNDS})
 # Finance looks after customers' money questions; points are a liability, so only a manager adjusts them.
 _CUSTOMER_CARE = frozenset({VIEW_CUSTOMERS, TAG_CUSTOMERS, ANSWER_FEEDBACK})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE, PLACE_ORDERS}),
-    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK,
-    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK,
-    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE | _ORDER_FINANCE,
+    Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE, PLACE_ORDERS, PAY_ORDERS}),
+    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK,
+    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK,
+    Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE | _ORDER_FINANCE
+    | _PAYMENT_FINANCE,
     Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD})
-    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS} | _ORDER_FINANCE,
-    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS, VIEW_ORDERS}) | _SHOP_READ,
+    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS} | _ORDER_FINANCE | _PAYMENT_FINANCE | {APPROVE_REFUNDS},
+    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_PAYMENTS}) | _SHOP_READ,
     Role.ADMIN: frozenset(
         {VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD, MANAGE_API_KEYS}
     ) | _SHOP | {MANAGE_CATEGORIES} | _CUSTOMER_CARE | {ADJUST_POINTS, CUSTOMER_SELF_SERVICE}
-    | _ORDER_DESK | _ORDER_FINANCE | {MANAGE_COUPONS, PLACE_ORDERS},
+    | _ORDER_DESK | _ORDER_FINANCE | {MANAGE_COUPONS, PLACE_ORDERS}
+    | _PAYMENT_FINANCE | {APPROVE_REFUNDS, PAY_ORDERS},
 }
 
 

@@ -11,6 +11,17 @@ the same database transaction as the request's own effect:
 - two concurrent requests with one key: the second waits on the first's
   unique-key insert, then replays its response. Exactly one executes.
 
+Operations that call a payment provider over the network (marked with
+`@outside_transaction`) must not hold a database transaction while they
+wait for it: on SQLite that would block every writer, on PostgreSQL it
+would hold row locks for the provider's latency. For them the record is
+committed first (in progress), the operation runs its own short
+transactions around the provider call, and the response is stored after.
+A concurrent request with the same key meanwhile gets 409
+`idempotency_request_in_progress` (retry later and get the stored
+response); a 5xx forgets the key so a retry runs again; a record left in
+progress by a crash is taken over after IN_PROGRESS_STALE.
+
 Keys are scoped to the caller (API key or user), as Stripe scopes them to an
 account.
 """
@@ -20,11 +31,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from clearhouse.api.auth import resolve_principal
 from clearhouse.api.errors import error_response
@@ -35,6 +48,13 @@ API_PREFIX = "/api/v1/"
 HEADER = "Idempotency-Key"
 # Responses that are about the caller, not the request's effect: not remembered.
 NOT_REMEMBERED = frozenset({401, 403, 409, 429})
+IN_PROGRESS_STALE = timedelta(minutes=2)
+
+
+def outside_transaction(view_func):
+    """Mark an API operation that calls a provider: its idempotency record is kept outside its transactions."""
+    view_func.clearhouse_outside_transaction = True
+    return view_func
 
 
 def request_fingerprint(request: HttpRequest) -> str:
@@ -70,18 +90,28 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _route_accepts(request: HttpRequest) -> bool:
-    """Does an API operation exist for this path and method? (So a PUT nobody serves is a 405.)"""
+def _operations(request: HttpRequest):
+    """The django-ninja operations serving this path (None: not a ninja path; [] when nothing resolves)."""
     try:
         view = resolve(request.path_info).func
     except Resolver404:
-        return False
-    # django-ninja's view closes over its PathView, which knows the operations' methods.
+        return []
+    # django-ninja's view closes over its PathView, which knows the operations and their methods.
     for cell in getattr(view, "__closure__", None) or ():
         operations = getattr(cell.cell_contents, "operations", None)
         if operations is not None:
-            return any(request.method in op.methods for op in operations)
-    return True
+            return [op for op in operations if request.method in op.methods]
+    return None
+
+
+def _route_accepts(request: HttpRequest) -> bool:
+    """Does an API operation exist for this path and method? (So a PUT nobody serves is a 405.)"""
+    operations = _operations(request)
+    return operations is None or bool(operations)
+
+
+def _outside_transaction(request: HttpRequest) -> bool:
+    return any(getattr(op.view_func, "clearhouse_outside_transaction", False) for op in _operations(request) or ())
 
 
 class IdempotencyMiddleware:
@@ -106,6 +136,8 @@ class IdempotencyMiddleware:
         if principal is None:
             return self.get_response(request)  # the API answers 401
         try:
+            if _outside_transaction(request):
+                return self._run_unwrapped(request, principal.scope_key, key)
             return self._run_once(request, principal.scope_key, key)
         except RequestDataTooBig:
             return error_response(status=413, code="request_too_large", param=None,
@@ -140,3 +172,40 @@ class IdempotencyMiddleware:
             record.response_content_type = response.get("Content-Type", "")
             record.save(update_fields=["response_status", "response_body", "response_content_type"])
             return response
+
+    def _run_unwrapped(self, request: HttpRequest, scope: str, key: str) -> HttpResponse:
+        fingerprint = request_fingerprint(request)
+        record = self._claim(request, scope, key, fingerprint)
+        if isinstance(record, HttpResponse):
+            return record
+        response = self.get_response(request)
+        if response.status_code >= 500 or response.status_code in NOT_REMEMBERED:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            response_status=response.status_code, response_body=response.content,
+            response_content_type=response.get("Content-Type", ""))
+        return response
+
+    def _claim(self, request: HttpRequest, scope: str, key: str, fingerprint: str):
+        """The committed in-progress record for this key, or the response to give instead (replay, 409)."""
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint,
+                                                        method=request.method, path=request.path[:500])
+        except IntegrityError:
+            pass
+        existing = IdempotencyRecord.objects.get(scope=scope, key=key)
+        if existing.fingerprint != fingerprint:
+            return error_response(status=409, code="idempotency_key_reuse", type="idempotency_error", param=HEADER,
+                                  message="This Idempotency-Key was already used for a different request.")
+        if existing.response_status is not None:
+            return _replay(existing)
+        stale = timezone.now() - IN_PROGRESS_STALE
+        # A record left in progress by a crash: one retry takes it over (the operation itself is idempotent).
+        if IdempotencyRecord.objects.filter(pk=existing.pk, response_status__isnull=True,
+                                            created_at__lt=stale).update(created_at=timezone.now()):
+            return existing
+        return error_response(status=409, code="idempotency_request_in_progress", type="idempotency_error",
+                              param=HEADER, message="A request with this Idempotency-Key is still running; "
+                                                    "retry shortly to get its response.")

@@ -55,3 +55,26 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key} {self.method} {self.path}"
+
+
+class ScheduledRun(models.Model):
+    """A periodic job enqueued for one period; the unique (job, period_key) makes it once per period.
+
+    `period_key` is floor(epoch seconds / the job's interval). Schedulers on
+    several machines, or one run twice, race to insert the row; only the
+    inserter enqueues the task, in the same transaction as the insert.
+    """
+
+    job = models.CharField(max_length=100)
+    period_key = models.BigIntegerField()
+    enqueued_at = models.DateTimeField()
+    task_result_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period_key"], name="scheduled_run_job_period_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} #{self.period_key} at {self.enqueued_at:%Y-%m-%d %H:%M:%S}"

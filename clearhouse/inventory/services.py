@@ -15,10 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from clearhouse.catalog.selectors import variant_merchant_ids
+from clearhouse.catalog.selectors import variant_get, variant_merchant_ids
 from clearhouse.core.audit import actor_label, audit_record
 from clearhouse.core.errors import ValidationFailed
 from clearhouse.inventory.domain import (
@@ -39,6 +42,7 @@ from clearhouse.inventory.domain import (
     reserve_lines,
 )
 from clearhouse.inventory.models import LowStockAlert, Reservation, StockItem, StockMovement
+from clearhouse.notifications.services import notify_after_commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +89,33 @@ def _watch_low_stock(variant_id: int, merchant_id: int, counters: Counters) -> N
     # This transaction holds the row's lock since its UPDATE: no other writer can cross at the same time.
     StockItem.objects.filter(variant_id=variant_id).update(low_stock=entered)
     if entered:
-        LowStockAlert.objects.create(variant_id=variant_id, merchant_id=merchant_id,
-                                     available=counters.available, threshold=counters.threshold)
+        alert = LowStockAlert.objects.create(variant_id=variant_id, merchant_id=merchant_id,
+                                             available=counters.available, threshold=counters.threshold)
+        _low_stock_notify(alert)
     else:
         LowStockAlert.objects.filter(variant_id=variant_id, resolved_at__isnull=True).update(
             resolved_at=timezone.now())
+
+
+def _low_stock_notify(alert: LowStockAlert) -> None:
+    """Email the merchant's active staff about a new alert, each in their language, after the commit.
+
+    One email per person per alert (the dedupe key): a retried task never
+    repeats it, and the next alert for the SKU, after a restock re-armed it,
+    is a new one. Staff without an email address are skipped.
+    """
+    variant = variant_get(variant_id=alert.variant_id)
+    staff = get_user_model().objects.filter(merchant_id=alert.merchant_id, is_active=True).exclude(email="")
+    stock_url = settings.CLEARHOUSE_PUBLIC_URL + reverse("web:merchant_low_stock")
+    for user in staff.order_by("pk"):
+        language = user.preferred_language or settings.LANGUAGE_CODE
+        chinese = language.lower().startswith("zh") and variant.product.name_zh_hans
+        notify_after_commit(
+            template="low_stock_alert", channel="email", recipient=user.email, language=language,
+            dedupe_key=f"low_stock:{alert.variant_id}:{alert.pk}:{user.pk}", related=("low_stock_alert", str(alert.pk)),
+            context={"merchant_name": variant.merchant.name, "sku": variant.sku, "available": alert.available,
+                     "product_name": variant.product.name_zh_hans if chinese else variant.product.name,
+                     "threshold": alert.threshold, "stock_url": stock_url})
 
 
 def _movement(*, variant_id: int, merchant_id: int, kind: MovementKind, quantity: int, actor,

@@ -23,6 +23,7 @@ class ChartAccount:
 
 
 BANK = ChartAccount("1000", "Bank", AccountType.ASSET)
+CASH = ChartAccount("1050", "Cash", AccountType.ASSET)
 CLEARING = ChartAccount("1100", "Clearing", AccountType.ASSET)
 RECEIVABLE = ChartAccount("1200", "Customer receivable", AccountType.ASSET)
 MERCHANT_PAYABLE = ChartAccount("2100", "Merchant payable", AccountType.LIABILITY)

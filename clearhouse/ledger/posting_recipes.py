@@ -14,7 +14,7 @@ from clearhouse.core.money import Money
 from clearhouse.ledger import chart
 from clearhouse.ledger.domain import PostingLine
 from clearhouse.ledger.models import JournalEntry
-from clearhouse.ledger.services import journal_entry_post
+from clearhouse.ledger.services import EntryDraft, journal_entries_post, journal_entry_post
 
 
 def _positive(amount: Money, what: str) -> None:
@@ -30,25 +30,70 @@ def _post(key: str, day: date, memo: str, source: tuple[str, str], debit, credit
     )
 
 
-def payment_captured(*, payment_id: str, provider: str, amount: Money, day: date, merchant=None,
-                     actor=None) -> JournalEntry:
+def _draft(key: str, day: date, memo: str, source: tuple[str, str], debit, credit, amount: Money) -> EntryDraft:
+    return EntryDraft(idempotency_key=key, effective_date=day, memo=memo, source_type=source[0],
+                      source_id=source[1],
+                      lines=[PostingLine.debit(debit.pk, amount), PostingLine.credit(credit.pk, amount)])
+
+
+def _owed_to(merchant, currency: str):
+    if merchant is not None:
+        return chart.ledger_account(chart.MERCHANT_PAYABLE, currency, merchant=merchant)
+    return chart.ledger_account(chart.SALES, currency)
+
+
+def payment_captured_draft(*, payment_id: str, provider: str, amount: Money, day: date,
+                           merchant=None) -> EntryDraft:
     """Money captured by a provider: Dr clearing:<provider> / Cr merchant payable (or sales for own goods)."""
     _positive(amount, "captured amount")
     clearing = chart.ledger_account(chart.CLEARING, amount.currency, suffix=provider)
-    if merchant is not None:
-        owed = chart.ledger_account(chart.MERCHANT_PAYABLE, amount.currency, merchant=merchant)
-    else:
-        owed = chart.ledger_account(chart.SALES, amount.currency)
-    return _post(f"payment_captured:{payment_id}", day, f"Payment {payment_id} captured via {provider}",
-                 ("payment", payment_id), clearing, owed, amount, actor)
+    return _draft(f"payment_captured:{payment_id}", day, f"Payment {payment_id} captured via {provider}",
+                  ("payment", payment_id), clearing, _owed_to(merchant, amount.currency), amount)
+
+
+def payment_captured(*, payment_id: str, provider: str, amount: Money, day: date, merchant=None,
+                     actor=None) -> JournalEntry:
+    """Post `payment_captured_draft` alone."""
+    draft = payment_captured_draft(payment_id=payment_id, provider=provider, amount=amount, day=day,
+                                   merchant=merchant)
+    return journal_entries_post(drafts=[draft], actor=actor)[0]
+
+
+def provider_fee_draft(*, payment_id: str, provider: str, fee: Money, day: date) -> EntryDraft:
+    """The provider keeps its fee: Dr payment fees / Cr clearing:<provider>."""
+    _positive(fee, "fee")
+    return _draft(f"provider_fee:{payment_id}", day, f"{provider} fee on payment {payment_id}",
+                  ("payment", payment_id), chart.ledger_account(chart.PAYMENT_FEES, fee.currency),
+                  chart.ledger_account(chart.CLEARING, fee.currency, suffix=provider), fee)
 
 
 def provider_fee_charged(*, payment_id: str, provider: str, fee: Money, day: date, actor=None) -> JournalEntry:
-    """The provider keeps its fee: Dr payment fees / Cr clearing:<provider>."""
-    _positive(fee, "fee")
-    return _post(f"provider_fee:{payment_id}", day, f"{provider} fee on payment {payment_id}",
-                 ("payment", payment_id), chart.ledger_account(chart.PAYMENT_FEES, fee.currency),
-                 chart.ledger_account(chart.CLEARING, fee.currency, suffix=provider), fee, actor)
+    """Post `provider_fee_draft` alone."""
+    draft = provider_fee_draft(payment_id=payment_id, provider=provider, fee=fee, day=day)
+    return journal_entries_post(drafts=[draft], actor=actor)[0]
+
+
+def offline_payment_received(*, payment_id: str, method: str, amount: Money, day: date, merchant=None,
+                             bank_account: str = "main", actor=None) -> JournalEntry:
+    """An order paid by bank transfer or cash: Dr bank:<account> (or cash on hand) / Cr merchant payable."""
+    _positive(amount, "received amount")
+    if method == "cash":
+        received_into = chart.ledger_account(chart.CASH, amount.currency, suffix="on_hand")
+    else:
+        received_into = chart.ledger_account(chart.BANK, amount.currency, suffix=bank_account)
+    draft = _draft(f"offline_payment:{payment_id}", day, f"Payment {payment_id} received by {method}",
+                   ("payment", payment_id), received_into, _owed_to(merchant, amount.currency), amount)
+    return journal_entries_post(drafts=[draft], actor=actor)[0]
+
+
+def offline_refund_paid(*, refund_id: str, amount: Money, day: date, merchant=None, bank_account: str = "main",
+                        actor=None) -> JournalEntry:
+    """Finance transferred a refund of an offline payment: Dr merchant payable (or sales) / Cr bank:<account>."""
+    _positive(amount, "refund amount")
+    draft = _draft(f"refund:{refund_id}", day, f"Refund {refund_id} paid out by bank transfer", ("refund", refund_id),
+                   _owed_to(merchant, amount.currency),
+                   chart.ledger_account(chart.BANK, amount.currency, suffix=bank_account), amount)
+    return journal_entries_post(drafts=[draft], actor=actor)[0]
 
 
 def provider_payout_received(*, payout_id: str, provider: str, amount: Money, day: date,

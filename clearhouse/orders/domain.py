@@ -454,7 +454,9 @@ class OrderStatus(StrEnum):
 # Cancel only before shipping (stock, coupon use and points go back); once
 # goods have left, the way back is a refund (returns, after-sales).
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.SUBMITTED: frozenset({OrderStatus.APPROVED, OrderStatus.CANCELLED}),
+    # A customer may pay before the merchant approved (paying at checkout is the usual
+    # storefront flow); approval then is moot. Orders that need review wait unpaid.
+    OrderStatus.SUBMITTED: frozenset({OrderStatus.APPROVED, OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.APPROVED: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED, OrderStatus.REFUNDED}),

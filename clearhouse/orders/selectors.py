@@ -129,6 +129,14 @@ def orders_due_to_expire(*, now, limit: int = 1000) -> list[int]:
                 .values_list("id", flat=True)[:limit])
 
 
+def orders_awaiting_payment(*, submitted_before, now, limit: int = 1000) -> list[Order]:
+    """Unpaid, unexpired orders submitted before `submitted_before` (with their customer): whom to remind."""
+    unpaid = [domain.OrderStatus.SUBMITTED, domain.OrderStatus.APPROVED]
+    return list(Order.objects.filter(status__in=unpaid, created_at__lte=submitted_before, expires_at__gt=now,
+                                     total_minor__gt=0)
+                .select_related("customer").order_by("id")[:limit])
+
+
 def checkout_group_get(*, group_id: int, customer_id: int | None = None) -> CheckoutGroup:
     qs = CheckoutGroup.objects.filter(pk=group_id)
     if customer_id is not None:

@@ -31,6 +31,19 @@ MESSAGES = {
     "invalid_transition": _("The order is not in a state that allows this."),
     "order_expired": _("The order was not paid in time and has expired."),
     "not_found": _("Not found."),
+    "order_not_payable": _("This order cannot be paid: it is cancelled, expired or has nothing to pay."),
+    "order_already_paid": _("This order is already paid."),
+    "amount_mismatch": _("The amount does not match the payment's amount."),
+    "payment_method_unavailable": _("This payment method is not available."),
+    "refund_exceeds_captured": _("The refund is larger than what is left to refund of this payment."),
+    "capture_exceeds_authorized": _("The capture is larger than the authorized amount."),
+    "self_approval_refused": _("You requested this refund, so someone else must approve it."),
+    "provider_unavailable": _("The payment provider did not answer; try again shortly."),
+    "provider_rejected": _("The payment provider rejected the request."),
+    "payment_declined": _("The payment was declined."),
+    "invalid_amount": _("Enter the amount as a decimal number, e.g. 12.34."),
+    "too_many_decimals": _("The amount has more decimal places than its currency allows."),
+    "float_not_allowed": _("Enter the amount as a decimal number, e.g. 12.34."),
 }
 
 

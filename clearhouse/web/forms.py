@@ -116,3 +116,42 @@ class ShipForm(forms.Form):
 
 class DeliverForm(forms.Form):
     signed_by = forms.CharField(label=_("Signed by"), max_length=100)
+
+
+# --- payments (finance desk) ---------------------------------------------------------------
+# Amounts stay text here: the view parses them with Money.parse in the payment's currency (never a float).
+class CaptureForm(forms.Form):
+    amount = forms.CharField(required=False, max_length=30)
+
+
+class RefundRequestForm(forms.Form):
+    amount = forms.CharField(max_length=30, error_messages={"required": _("Enter the amount to refund.")})
+    reason = forms.CharField(max_length=300, error_messages={"required": _("Say why the refund is made.")})
+
+
+class MarkReceivedForm(forms.Form):
+    amount = forms.CharField(max_length=30, error_messages={"required": _("Enter the amount received.")})
+    bank_reference = forms.CharField(max_length=100, error_messages={
+        "required": _("Enter the bank's reference for the transfer.")})
+
+
+class BankReferenceForm(forms.Form):
+    bank_reference = forms.CharField(max_length=100, error_messages={
+        "required": _("Enter the bank's reference for the payout.")})
+
+
+class RefundDecisionForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=60)
+
+
+class CashPaymentForm(forms.Form):
+    amount = forms.CharField(max_length=30, error_messages={"required": _("Enter the amount taken.")})
+    receipt_number = forms.CharField(max_length=60, error_messages={
+        "required": _("Enter the cash receipt's number.")})
+
+
+def first_error(form: forms.Form) -> str:
+    """The first error of an invalid form, for a one-line message."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return str(_("Check the form."))

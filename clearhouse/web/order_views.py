@@ -17,11 +17,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clearhouse.accounts.principal import Principal, principal_for_user
-from clearhouse.accounts.roles import FULFIL_ORDERS, PLACE_ORDERS, VIEW_ORDERS
+from clearhouse.accounts.roles import FULFIL_ORDERS, PLACE_ORDERS, RECORD_OFFLINE_PAYMENTS, VIEW_ORDERS, VIEW_PAYMENTS
 from clearhouse.core.errors import DomainError, NotFound
 from clearhouse.core.money import Money
 from clearhouse.customers.models import CustomerProfile
@@ -33,6 +34,7 @@ from clearhouse.orders.domain import OrderStatus, can_cancel
 from clearhouse.orders.models import CheckoutGroup, Order
 from clearhouse.web.errors import error_text
 from clearhouse.web.forms import SHOP_CURRENCY, CartQuantityForm, CheckoutForm, DeliverForm, ShipForm
+from clearhouse.web.pay_views import UNPAID, order_payments
 
 ORDERS_PAGE_SIZE = 20
 
@@ -185,8 +187,13 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
 
 
 def _after_checkout(request: HttpRequest, group: CheckoutGroup) -> HttpResponse:
-    numbers = list(group.orders.order_by("id").values_list("number", flat=True))
+    """On to paying: the pay page of the checkout's first order with something to pay (it lists the others)."""
+    placed = list(group.orders.order_by("id").values_list("number", "total_minor"))
+    numbers = [number for number, _total in placed]
     messages.success(request, _("Thank you! Your order is placed: %(numbers)s.") % {"numbers": ", ".join(numbers)})
+    to_pay = [number for number, total in placed if total > 0]
+    if to_pay:
+        return redirect("web:pay", number=to_pay[0])
     if len(numbers) == 1:
         return redirect("web:order", number=numbers[0])
     return redirect("web:orders")
@@ -223,7 +230,11 @@ def my_order(request: HttpRequest, number: str) -> HttpResponse:
         order = orders.order_get(number=number, customer_id=customer.pk)
     except NotFound:
         raise Http404 from None
-    return render(request, "web/orders/order.html", _order_context(order))
+    return render(request, "web/orders/order.html", {
+        **_order_context(order), "payments": order_payments(order=order, customer_id=customer.pk),
+        "can_pay": order.status in UNPAID and order.total_minor > 0
+        and (order.expires_at is None or order.expires_at > timezone.now()),
+    })
 
 
 @login_required
@@ -285,6 +296,10 @@ def merchant_order(request: HttpRequest, number: str) -> HttpResponse:
     order = _merchant_order(principal, number)
     return render(request, "web/merchant/order.html", {
         **_order_context(order), "can_fulfil": principal.has_perm(FULFIL_ORDERS),
+        "payments": order_payments(order=order, merchant_id=principal.merchant_id)
+        if principal.has_perm(VIEW_PAYMENTS) else [],
+        "can_record_cash": principal.has_perm(RECORD_OFFLINE_PAYMENTS) and order.status in UNPAID,
+        "total": Money(order.total_minor, order.currency),
     })
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clearhouse.web import merchant_views, order_views, shop_views, views
+from clearhouse.web import finance_views, merchant_views, order_views, pay_views, shop_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -20,6 +20,22 @@ urlpatterns = [
     path("merchant/orders/<str:number>/action/", order_views.merchant_order_action, name="merchant_order_action"),
     path("merchant/stock/", merchant_views.merchant_stock, name="merchant_stock"),
     path("merchant/low-stock/", merchant_views.merchant_low_stock, name="merchant_low_stock"),
+    path("pay/<str:number>/", pay_views.pay_page, name="pay"),
+    path("pay/<str:number>/return/<str:reference>/", pay_views.pay_return, name="pay_return"),
+    path("pay/<str:number>/result/<str:reference>/", pay_views.pay_result, name="pay_result"),
+    path("pay/<str:number>/status/<str:reference>/", pay_views.pay_status, name="pay_status"),
+    path("pay/<str:number>/voucher/<str:reference>.pdf", pay_views.pay_voucher, name="pay_voucher"),
+    path("finance/payments/", finance_views.finance_payments, name="finance_payments"),
+    path("finance/payments/<str:reference>/", finance_views.finance_payment, name="finance_payment"),
+    path("finance/payments/<str:reference>/action/", finance_views.finance_payment_action,
+         name="finance_payment_action"),
+    path("finance/transfers/", finance_views.finance_transfers, name="finance_transfers"),
+    path("finance/refunds/", finance_views.finance_refunds, name="finance_refunds"),
+    path("finance/refunds/<str:reference>/action/", finance_views.finance_refund_action, name="finance_refund_action"),
+    path("finance/exceptions/", finance_views.finance_exceptions, name="finance_exceptions"),
+    path("finance/orders/", finance_views.finance_order_find, name="finance_order_find"),
+    path("finance/orders/<str:number>/", finance_views.finance_order, name="finance_order"),
+    path("finance/orders/<str:number>/cash/", finance_views.finance_order_cash, name="finance_order_cash"),
     path("ledger/trial-balance/", views.trial_balance_page, name="trial_balance"),
     path("healthz", views.healthz, name="healthz"),
 ]

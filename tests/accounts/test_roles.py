@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group, Permission
 
 from clearhouse.accounts.models import User
 from clearhouse.accounts.roles import (
+    APPROVE_REFUNDS,
+    CAPTURE_PAYMENTS,
     CLOSE_PERIOD,
     COMPLETE_ORDERS,
     CUSTOMER_SELF_SERVICE,
@@ -16,13 +18,17 @@ from clearhouse.accounts.roles import (
     MANAGE_STOCK,
     MARK_ORDERS_PAID,
     MERCHANT_ROLES,
+    PAY_ORDERS,
     PLACE_ORDERS,
     POST_ENTRY,
+    RECORD_OFFLINE_PAYMENTS,
+    REQUEST_REFUNDS,
     REVERSE_ENTRY,
     ROLE_PERMISSIONS,
     VIEW_CATALOG,
     VIEW_LEDGER,
     VIEW_ORDERS,
+    VIEW_PAYMENTS,
     VIEW_STOCK,
     Role,
     roles_sync,
@@ -46,7 +52,8 @@ def test_there_are_seven_roles():
 
 
 def test_the_permission_table_follows_the_design():
-    assert ROLE_PERMISSIONS[Role.CUSTOMER] == {CUSTOMER_SELF_SERVICE, PLACE_ORDERS}  # their own data and orders
+    # their own data, orders and payments
+    assert ROLE_PERMISSIONS[Role.CUSTOMER] == {CUSTOMER_SELF_SERVICE, PLACE_ORDERS, PAY_ORDERS}
     assert VIEW_LEDGER in ROLE_PERMISSIONS[Role.AUDITOR]
     # reads everything, changes nothing
     assert all(perm.split(".")[1].startswith("view_") for perm in ROLE_PERMISSIONS[Role.AUDITOR])
@@ -58,10 +65,15 @@ def test_the_permission_table_follows_the_design():
     assert ROLE_PERMISSIONS[Role.ADMIN] == frozenset().union(*ROLE_PERMISSIONS.values())
     for role in MERCHANT_ROLES:  # their own sub-ledger, catalog, stock and orders (keys are merchant-scoped)
         assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER, VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK,
-                                          VIEW_ORDERS, FULFIL_ORDERS}
+                                          VIEW_ORDERS, FULFIL_ORDERS, VIEW_PAYMENTS, CAPTURE_PAYMENTS,
+                                          REQUEST_REFUNDS}
     for role in (Role.FINANCE_CLERK, Role.FINANCE_MANAGER):  # finance records payment and closes orders
         assert {VIEW_ORDERS, MARK_ORDERS_PAID, COMPLETE_ORDERS} <= ROLE_PERMISSIONS[role]
         assert FULFIL_ORDERS not in ROLE_PERMISSIONS[role]
+        assert {RECORD_OFFLINE_PAYMENTS, REQUEST_REFUNDS} <= ROLE_PERMISSIONS[role]
+    # maker-checker: only a manager approves large refunds (and never their own: see payments)
+    assert APPROVE_REFUNDS in ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
+    assert APPROVE_REFUNDS not in ROLE_PERMISSIONS[Role.FINANCE_CLERK]
 
 
 def test_migrations_leave_every_role_group_with_its_permissions(db):

@@ -176,7 +176,8 @@ def test_finance_sees_every_order(api_lin, api_finance, skus):
 def test_an_order_from_checkout_to_completion_with_its_timeline(api_lin, api_merchant, api_finance, skus):
     number = _checkout(api_lin, ("TEA-1", 2)).json()["orders"][0]["number"]
     assert api_merchant.post(f"/orders/{number}/approve", {"note": "ok"}).status_code == 200
-    assert api_finance.post(f"/orders/{number}/mark-paid", {}).status_code == 200
+    cash = {"amount": "200.00", "currency": "CNY", "receipt_number": "R-1"}
+    assert api_finance.post(f"/orders/{number}/cash-payments", cash).status_code == 201
     r = api_merchant.post(f"/orders/{number}/ship", {"carrier": "SF Express", "tracking_number": "SF1"})
     assert r.json()["tracking_number"] == "SF1"
     assert counters(skus["tea"]) == (8, 0)
@@ -191,7 +192,8 @@ def test_an_order_from_checkout_to_completion_with_its_timeline(api_lin, api_mer
 def test_roles_are_kept_apart(api_lin, api_merchant, api_finance, skus):
     number = _checkout(api_lin, ("TEA-1", 1)).json()["orders"][0]["number"]
     _error(api_lin.post(f"/orders/{number}/approve", {}), 403, "permission_denied")
-    _error(api_merchant.post(f"/orders/{number}/mark-paid", {}), 403, "permission_denied")
+    cash = {"amount": "100.00", "currency": "CNY", "receipt_number": "R-1"}
+    _error(api_merchant.post(f"/orders/{number}/cash-payments", cash), 403, "permission_denied")
     _error(api_finance.post(f"/orders/{number}/approve", {}), 403, "permission_denied")
 
 

@@ -106,8 +106,10 @@ def _checkout_and_find_the_order(page, base: str) -> None:
     screenshot(page, "checkout.png")
 
     page.click("#place-order")
-    page.wait_for_url(re.compile(r"/orders/SO[\w-]+/$"))
+    page.wait_for_url(re.compile(r"/pay/SO[\w-]+/$"))  # on to paying; the order page is one link away
     assert page.locator(".messages li.success").count() == 1
+    page.click("a[href^='/orders/SO']")
+    page.wait_for_url(re.compile(r"/orders/SO[\w-]+/$"))
     timeline = page.locator(".timeline li").all_inner_texts()
     assert len(timeline) == 1 and "已提交" in timeline[0]
     assert "\u2212¥16.80" in page.inner_text(".totals")

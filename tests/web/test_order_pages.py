@@ -109,8 +109,9 @@ def test_checkout_previews_then_places_the_order_with_coupons(client, shop, cust
     assert stock_get(variant_id=_variant(shop.longjing).pk).reserved == 0
     r = client.post("/checkout/", {**form, "action": "submit"}, follow=True)
     order = Order.objects.get()
-    assert r.redirect_chain[-1][0] == f"/orders/{order.number}/"
-    text = r.content.decode()
+    assert r.redirect_chain[-1][0] == f"/pay/{order.number}/"  # on to paying
+    assert "¥16.80" in r.content.decode() and "¥20.00" in r.content.decode()
+    text = client.get(f"/orders/{order.number}/").content.decode()
     assert "¥16.80" in text and "¥20.00" in text and "Status timeline" in text and "Submitted" in text
     assert order.merchant_coupon_amount_minor == 1680 and order.platform_coupon_amount_minor == 2000
     assert cart_view(customer=customer).lines == []

@@ -5,8 +5,9 @@ own (`orders.place_orders`, a person behind the call). Callers with
 `orders.view_orders` see orders as staff: a merchant-scoped key or user
 sees only its merchant's orders, another merchant's order is a 404.
 Merchant staff approve, ship, deliver and cancel (`orders.fulfil_orders`);
-finance marks paid (`orders.mark_orders_paid`) and completes
-(`orders.complete_orders`).
+finance completes (`orders.complete_orders`). An order becomes paid only
+through a payment (`/orders/{number}/payments`, bank transfers marked
+received, cash recorded), so the money is always in the ledger.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from ninja import Router, Status
 
 from clearhouse.accounts.principal import Principal
-from clearhouse.accounts.roles import COMPLETE_ORDERS, FULFIL_ORDERS, MARK_ORDERS_PAID, PLACE_ORDERS, VIEW_ORDERS
+from clearhouse.accounts.roles import COMPLETE_ORDERS, FULFIL_ORDERS, PLACE_ORDERS, VIEW_ORDERS
 from clearhouse.api.pagination import Page, paginate
 from clearhouse.api.routers.catalog_schemas import PageNumber, PageSize
 from clearhouse.api.routers.order_schemas import (
@@ -183,12 +184,6 @@ def ship_order(request, number: OrderNumber, payload: ShipIn):
 def deliver_order(request, number: OrderNumber, payload: DeliverIn):
     order = _staff_order(request, number, FULFIL_ORDERS)
     return _detail(services.order_deliver(order=order, signed_by=payload.signed_by, actor=request.auth))
-
-
-@router.post("/{number}/mark-paid", response=OrderDetailOut, summary="Record that an order was paid (finance)")
-def mark_paid(request, number: OrderNumber, payload: NoteIn):
-    order = _staff_order(request, number, MARK_ORDERS_PAID)
-    return _detail(services.order_mark_paid(order=order, actor=request.auth, note=payload.note))
 
 
 @router.post("/{number}/complete", response=OrderDetailOut, summary="Complete a delivered order (finance)")

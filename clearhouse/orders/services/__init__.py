@@ -4,7 +4,8 @@
     coupons    coupon_create (coupon_use / coupon_release run inside checkout and cancel)
     checkout   checkout_preview, checkout_submit (ShippingAddress), order_numbers_take
     edit       order_lines_edit
-    lifecycle  order_transition, order_approve, order_mark_paid, order_ship, order_deliver,
+    lifecycle  order_transition, order_approve, order_lock, order_mark_paid, order_payment_window_extend,
+               order_ship, order_deliver,
                order_complete, order_cancel, orders_expire
 """
 
@@ -22,7 +23,9 @@ from clearhouse.orders.services.lifecycle import (
     order_cancel,
     order_complete,
     order_deliver,
+    order_lock,
     order_mark_paid,
+    order_payment_window_extend,
     order_ship,
     order_transition,
     orders_expire,
@@ -42,7 +45,9 @@ __all__ = [
     "order_complete",
     "order_deliver",
     "order_lines_edit",
+    "order_lock",
     "order_mark_paid",
+    "order_payment_window_extend",
     "order_numbers_take",
     "order_ship",
     "order_transition",

@@ -72,6 +72,24 @@ def order_mark_paid(*, order: Order, actor=None, note: str = "", now: datetime |
     return order_transition(order=locked, to=OrderStatus.PAID, actor=actor, note=note)
 
 
+def order_lock(*, order_id: int) -> Order:
+    """Lock an order row for a decision another context makes about it (payments: one live payment per order).
+
+    Call inside the caller's transaction; lock order as in orders/locks.py.
+    """
+    return order_select_for_update(order_id=order_id)
+
+
+@transaction.atomic
+def order_payment_window_extend(*, order: Order, until: datetime, actor=None) -> Order:
+    """Give an unpaid order until `until` to be paid (a bank transfer takes days, a card seconds); never shortens."""
+    locked = order_select_for_update(order_id=order.pk)
+    if locked.status in UNPAID and locked.expires_at is not None and locked.expires_at < until:
+        Order.objects.filter(pk=locked.pk).update(expires_at=until)
+        locked.expires_at = until
+    return locked
+
+
 @transaction.atomic
 def order_ship(*, order: Order, carrier: str, tracking_number: str, actor=None) -> Order:
     """The parcel left: record carrier and tracking number; the reserved units leave the stock."""

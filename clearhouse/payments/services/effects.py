@@ -1,0 +1,81 @@
+"""What a payment's arrival or failure means elsewhere, applied in the same transaction.
+
+Captured money is booked (capture and provider fee, one entry each, posted
+together and keyed by the intent so a second delivery books nothing);
+money held or taken makes the order paid; the customer hears about it after
+commit. A payment that lands on an order that can no longer be paid
+(cancelled or expired meanwhile) is given back at once.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from clearhouse.core.errors import DomainError
+from clearhouse.core.money import Money
+from clearhouse.ledger.posting_recipes import offline_payment_received, payment_captured_draft, provider_fee_draft
+from clearhouse.ledger.services import journal_entries_post
+from clearhouse.orders.domain import OrderStatus
+from clearhouse.orders.models import Order
+from clearhouse.orders.services import order_mark_paid
+from clearhouse.payments.models import PaymentIntent
+from clearhouse.payments.services import notices
+
+PAID_OR_LATER = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+
+
+def book_capture(*, intent: PaymentIntent, actor=None) -> None:
+    """Post the capture (and the provider's fee, when known) to the ledger, idempotently."""
+    day = timezone.localdate()
+    captured = Money(intent.amount_captured_minor, intent.currency)
+    if intent.provider in ("bank_transfer", "cash"):
+        offline_payment_received(payment_id=intent.reference, method=intent.provider, amount=captured, day=day,
+                                 merchant=intent.merchant, actor=actor)
+        return
+    drafts = [payment_captured_draft(payment_id=intent.reference, provider=intent.provider, amount=captured,
+                                     day=day, merchant=intent.merchant)]
+    if intent.fee_minor:
+        drafts.append(provider_fee_draft(payment_id=intent.reference, provider=intent.provider,
+                                         fee=Money(intent.fee_minor, intent.currency), day=day))
+    journal_entries_post(drafts=drafts, actor=actor)
+
+
+def order_paid(*, intent: PaymentIntent, actor=None) -> bool:
+    """Mark the intent's order paid; False when the order can no longer take the money (give it back)."""
+    order = intent.order
+    if order.status in PAID_OR_LATER:
+        return True
+    try:
+        order_mark_paid(order=order, actor=actor or "system:payments",
+                        note=f"{intent.method} {intent.reference}")
+    except DomainError:
+        # Refused: either someone (a webhook for this very payment) marked it paid since we read it,
+        # or it was cancelled or expired and cannot take the money.
+        return Order.objects.filter(pk=order.pk, status__in=sorted(PAID_OR_LATER)).exists()
+    return True
+
+
+def on_secured(*, intent: PaymentIntent, captured_now: bool, actor=None) -> None:
+    """The customer's money is held (authorized) or taken (captured)."""
+    if captured_now:
+        book_capture(intent=intent, actor=actor)
+    if not order_paid(intent=intent, actor=actor):
+        _give_back(intent=intent, captured=captured_now or intent.status == "captured")
+        return
+    if captured_now:
+        notices.payment_succeeded(intent=intent)
+
+
+def _give_back(*, intent: PaymentIntent, captured: bool) -> None:
+    # Imported here: refunds and intents call each other's services for this one case.
+    from clearhouse.payments.services.intents import payment_void
+    from clearhouse.payments.services.refunds import refund_request
+
+    reason = f"Order {intent.order.number} was no longer payable when the payment arrived"
+    if captured:
+        refund_request(intent=intent, amount=Money(intent.amount_captured_minor, intent.currency), reason=reason,
+                       actor="system:payments", needs_approval=False)
+    else:
+        payment_void(intent=intent, actor="system:payments")
+
+

@@ -1,0 +1,188 @@
+"""Refunds: requested, approved when large (maker-checker), sent to the provider or paid out by finance.
+
+The intent's row lock serialises refunds of one payment, so however many
+requests race, what is refunded never exceeds what was captured.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from clearhouse.core.audit import actor_label
+from clearhouse.core.errors import InvalidTransition, ValidationFailed
+from clearhouse.core.money import Money
+from clearhouse.ledger.posting_recipes import offline_refund_paid, refund_paid
+from clearhouse.orders.domain import OrderStatus
+from clearhouse.orders.services import order_cancel, order_transition
+from clearhouse.payments import domain
+from clearhouse.payments.domain import (
+    REFUND_COUNTS,
+    AmountMismatch,
+    IntentStatus,
+    RefundExceedsCaptured,
+    RefundState,
+    SelfApprovalRefused,
+)
+from clearhouse.payments.locks import intent_select_for_update, refund_select_for_update
+from clearhouse.payments.models import PaymentIntent, Refund
+from clearhouse.payments.providers import provider_for
+from clearhouse.payments.providers.base import ProviderRefund, ProviderUnavailable
+from clearhouse.payments.providers.base import RefundStatus as RemoteRefund
+from clearhouse.payments.services import notices
+from clearhouse.payments.services.calls import provider_call
+
+
+def approval_threshold(currency: str) -> Money:
+    return Money.parse(settings.REFUND_APPROVAL_THRESHOLD, currency)
+
+
+def refundable(*, intent: PaymentIntent) -> Money:
+    """What can still be refunded: captured minus refunds requested, pending or done."""
+    taken = Refund.objects.filter(intent=intent, status__in=sorted(REFUND_COUNTS)).aggregate(
+        total=Sum("amount_minor"))["total"] or 0
+    return Money(intent.amount_captured_minor - taken, intent.currency)
+
+
+@transaction.atomic
+def refund_request(*, intent: PaymentIntent, amount: Money, reason: str, actor=None, user=None,
+                   needs_approval: bool | None = None) -> Refund:
+    """Ask to give `amount` back. Above the threshold it waits for a finance manager; otherwise it goes now."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 300:
+        raise ValidationFailed("Say why the refund is made (1 to 300 characters).", param="reason")
+    locked = intent_select_for_update(intent_id=intent.pk)
+    if locked.status != IntentStatus.CAPTURED:
+        raise InvalidTransition(f"Payment {locked.reference} is {locked.status}; only captured money can be "
+                                f"refunded.", param="status")
+    if amount.currency != locked.currency:
+        raise AmountMismatch("The refund's currency is not the payment's.", param="currency")
+    left = refundable(intent=locked)
+    if amount.minor <= 0 or amount.minor > left.minor:
+        raise RefundExceedsCaptured(f"At most {left.minor} {left.currency} (minor units) can still be refunded.",
+                                    param="amount")
+    if needs_approval is None:
+        needs_approval = amount.minor > approval_threshold(amount.currency).minor
+    refund = Refund.objects.create(
+        reference=domain.new_reference("RF"), intent=locked, order_id=locked.order_id, merchant_id=locked.merchant_id,
+        status=RefundState.AWAITING_APPROVAL if needs_approval else RefundState.PENDING, currency=amount.currency,
+        amount_minor=amount.minor, reason=reason, offline=provider_for(locked.provider).offline,
+        requested_by=actor_label(actor or user), requested_by_user=user,
+    )
+    if not needs_approval:
+        _send(refund, locked, actor)
+    return refund
+
+
+def _check_not_requester(refund: Refund, *, approver, actor) -> None:
+    """Maker-checker: a person by their account; an API key (no person behind it) by its label."""
+    if refund.requested_by_user_id is not None:
+        same = refund.requested_by_user_id == getattr(approver, "pk", None)
+    else:
+        same = approver is None and actor is not None and refund.requested_by == actor_label(actor)
+    if same:
+        raise SelfApprovalRefused()
+
+
+@transaction.atomic
+def refund_approve(*, refund: Refund, approver, actor=None) -> Refund:
+    """A finance manager other than the requester lets a large refund go."""
+    locked = refund_select_for_update(refund_id=refund.pk)
+    _check_not_requester(locked, approver=approver, actor=actor)
+    domain.check_refund_move(locked.status, RefundState.PENDING)
+    locked.status, locked.decided_by, locked.decided_at = RefundState.PENDING, actor_label(actor or approver), \
+        timezone.now()
+    locked.save()
+    _send(locked, intent_select_for_update(intent_id=locked.intent_id), actor or approver)
+    return locked
+
+
+@transaction.atomic
+def refund_reject(*, refund: Refund, approver, reason: str = "", actor=None) -> Refund:
+    locked = refund_select_for_update(refund_id=refund.pk)
+    _check_not_requester(locked, approver=approver, actor=actor)
+    domain.check_refund_move(locked.status, RefundState.REJECTED)
+    locked.status, locked.decided_by, locked.decided_at = RefundState.REJECTED, actor_label(actor or approver), \
+        timezone.now()
+    locked.failure_code = (reason or "rejected")[:60]
+    locked.save()
+    return locked
+
+
+def _send(refund: Refund, intent: PaymentIntent, actor) -> None:
+    """Pending: online refunds go to the provider now; offline ones are due for finance to pay out."""
+    if refund.offline:
+        notices.refund_due_offline(refund=refund)
+        return
+    provider = provider_for(intent.provider)
+    key = f"{refund.reference}:refund"
+    try:
+        remote = provider_call(
+            provider=intent.provider, operation="refund", request_id=key, refund=refund, intent=intent,
+            call=lambda: provider.refund(provider_reference=intent.provider_reference,
+                                         amount=Money(refund.amount_minor, refund.currency),
+                                         refund_reference=refund.reference, idempotency_key=key))
+    except ProviderUnavailable:
+        # Unknown outcome: the janitor asks the provider about this refund later.
+        refund.next_query_at = timezone.now()
+        refund.save(update_fields=["next_query_at", "updated_at"])
+        return
+    refund_apply(refund=refund, remote=remote, actor=actor)
+
+
+def refund_apply(*, refund: Refund, remote: ProviderRefund, actor=None) -> bool:
+    """Bring a locked pending refund up to the provider's answer; on success book it and tell the customer."""
+    refund.provider_reference = refund.provider_reference or remote.provider_reference
+    if remote.status == RemoteRefund.PENDING or refund.status != RefundState.PENDING:
+        refund.save()
+        return False
+    if remote.status == RemoteRefund.FAILED:
+        refund.status, refund.failure_code = RefundState.FAILED, remote.failure_code[:60]
+        refund.save()
+        return True
+    _succeeded(refund, actor)
+    refund_paid(refund_id=refund.reference, provider=refund.intent.provider,
+                amount=Money(refund.amount_minor, refund.currency), day=timezone.localdate(),
+                merchant=refund.merchant, actor=actor)
+    return True
+
+
+def _succeeded(refund: Refund, actor) -> None:
+    refund.status, refund.succeeded_at, refund.next_query_at = RefundState.SUCCEEDED, timezone.now(), None
+    refund.save()
+    PaymentIntent.objects.filter(pk=refund.intent_id).update(
+        amount_refunded_minor=F("amount_refunded_minor") + refund.amount_minor, updated_at=timezone.now())
+    intent = PaymentIntent.objects.select_related("order").get(pk=refund.intent_id)
+    if intent.amount_refunded_minor == intent.amount_captured_minor:
+        _order_refunded(intent, actor)
+    notices.refund_succeeded(refund=refund)
+
+
+def _order_refunded(intent: PaymentIntent, actor) -> None:
+    """All the money went back: a paid, unshipped order is cancelled; a shipped one is refunded."""
+    order = intent.order
+    if order.status == OrderStatus.PAID:
+        order_cancel(order=order, reason="refunded", actor=actor)
+    elif order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED):
+        order_transition(order=order, to=OrderStatus.REFUNDED, actor=actor, note="refunded in full")
+
+
+@transaction.atomic
+def refund_mark_paid_offline(*, refund: Refund, bank_reference: str, actor=None) -> Refund:
+    """Finance transferred an offline refund to the customer: book it with the bank's reference."""
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference or len(bank_reference) > 100:
+        raise ValidationFailed("The bank's reference for the payout is required.", param="bank_reference")
+    locked = refund_select_for_update(refund_id=refund.pk)
+    if not locked.offline:
+        raise InvalidTransition(f"Refund {locked.reference} goes through the provider.", param="refund")
+    if locked.status == RefundState.SUCCEEDED and locked.payout_reference == bank_reference:
+        return locked
+    domain.check_refund_move(locked.status, RefundState.SUCCEEDED)
+    locked.payout_reference = bank_reference
+    _succeeded(locked, actor)
+    offline_refund_paid(refund_id=locked.reference, amount=Money(locked.amount_minor, locked.currency),
+                        day=timezone.localdate(), merchant=locked.merchant, actor=actor)
+    return locked

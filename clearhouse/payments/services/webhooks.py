@@ -1,0 +1,91 @@
+"""Provider notifications in: verified, kept once per provider event id, applied monotonically.
+
+A duplicate delivery is acknowledged and changes nothing; an event older
+than what we know (out of order) finds its transition absent from the table
+and changes nothing; an event about a payment we do not know is kept and
+acknowledged (the provider would otherwise retry it forever). A notification
+that fails verification is logged for review and refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clearhouse.payments.locks import intent_select_for_update, refund_select_for_update
+from clearhouse.payments.models import PaymentIntent, ProviderEvent, Refund, RejectedWebhook
+from clearhouse.payments.providers import provider_for
+from clearhouse.payments.providers.base import WebhookAck, WebhookEvent, WebhookRejected
+from clearhouse.payments.services.intents import intent_apply
+from clearhouse.payments.services.refunds import refund_apply
+
+
+class UnknownWebhookEvent(WebhookRejected):
+    """Genuine, perhaps, but about nothing we handle: refused (4xx) and logged, so it shows up in review."""
+
+    code = "unknown_event"
+    default_message = "The notification's event type is not handled."
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: str  # applied, stale, duplicate, unknown_object
+    ack: WebhookAck
+
+
+def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], remote_addr: str = "") -> WebhookResult:
+    """Verify, deduplicate and apply one notification; WebhookRejected when it is not genuine."""
+    adapter = provider_for(provider)
+    try:
+        event = adapter.parse_webhook(body=body, headers=headers)
+        if event.payment is None and event.refund is None:
+            raise UnknownWebhookEvent(f"Event type {event.type!r} is not one Clearhouse handles.")
+    except WebhookRejected as exc:
+        RejectedWebhook.objects.create(
+            provider=provider[:20], reason=f"{exc.code}: {exc.message}"[:300], remote_addr=remote_addr[:64],
+            body_excerpt=body[:2000].decode("utf-8", "replace"))
+        raise
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = ProviderEvent.objects.create(
+                    provider=provider, event_id=event.event_id[:200], type=event.type[:100],
+                    object_reference=_object_reference(event)[:100], payload=dict(event.raw))
+        except IntegrityError:
+            return WebhookResult("duplicate", adapter.webhook_ack())
+        outcome = _apply(provider, event)
+        record.outcome, record.processed_at = outcome, timezone.now()
+        record.save(update_fields=["outcome", "processed_at"])
+    return WebhookResult(outcome, adapter.webhook_ack())
+
+
+def _object_reference(event: WebhookEvent) -> str:
+    if event.payment is not None:
+        return event.payment.provider_reference
+    if event.refund is not None:
+        return event.refund.provider_reference
+    return ""
+
+
+def _apply(provider: str, event: WebhookEvent) -> str:
+    actor = f"webhook:{provider}"
+    if event.payment is not None:
+        intent_id = PaymentIntent.objects.filter(
+            provider=provider, provider_reference=event.payment.provider_reference).values_list("pk", flat=True).first()
+        if intent_id is None:
+            return "unknown_object"
+        intent = intent_select_for_update(intent_id=intent_id)
+        return "applied" if intent_apply(intent=intent, remote=event.payment, source="webhook", actor=actor) \
+            else "stale"
+    if event.refund is not None:
+        refund_id = Refund.objects.filter(
+            intent__provider=provider, provider_reference=event.refund.provider_reference).values_list(
+            "pk", flat=True).first()
+        if refund_id is None:
+            return "unknown_object"
+        refund = refund_select_for_update(refund_id=refund_id)
+        return "applied" if refund_apply(refund=refund, remote=event.refund, actor=actor) else "stale"
+    raise AssertionError("webhook_receive refuses events without a payment or refund")

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from clearhouse.payments.views import provider_webhook
+
+urlpatterns = [
+    path("<slug:provider>/", provider_webhook, name="provider-webhook"),
+]

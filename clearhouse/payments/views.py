@@ -1,0 +1,35 @@
+"""`/webhooks/<provider>/`: providers' notifications in. Thin: the service verifies and applies."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from clearhouse.core.errors import DomainError
+from clearhouse.payments.providers.base import WebhookRejected
+from clearhouse.payments.services import webhook_receive
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"type": "webhook_error", "code": code, "message": message, "param": None}},
+                        status=status)
+
+
+@csrf_exempt  # providers cannot hold our CSRF token; the signature is what authenticates them
+@require_POST
+def provider_webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    if len(request.body) > MAX_BODY_BYTES:
+        return _error(413, "webhook_too_large", "The notification is larger than accepted.")
+    try:
+        result = webhook_receive(provider=provider, body=request.body, headers=request.headers,
+                                 remote_addr=request.META.get("REMOTE_ADDR", ""))
+    except WebhookRejected as exc:
+        return _error(400, exc.code, exc.message)
+    except DomainError as exc:
+        return _error(exc.http_status if exc.http_status < 500 else 400, exc.code, exc.message)
+    response = HttpResponse(result.ack.body, status=result.ack.status, content_type=result.ack.content_type)
+    response["X-Clearhouse-Webhook-Outcome"] = result.outcome
+    return response
