@@ -73,7 +73,9 @@ class Report:
     def ratio(self, label: str, ours: float, raw: float, target: float) -> None:
         ratio = ours / raw
         mark = self.mark(label, ratio >= target)
-        self.line(f"  {label:<38} ours {ours:7.0f}/s   raw {raw:7.0f}/s   ratio {ratio:5.2f}"
+        shown = f"{ours:7.1f}" if ours < 100 else f"{ours:7.0f}"  # W1's rates are small
+        ratio_shown = f"{ratio:5.3f}" if ratio < 0.1 else f"{ratio:5.2f}"
+        self.line(f"  {label:<38} ours {shown}/s   raw {raw:7.0f}/s   ratio {ratio_shown}"
                   f"  (target >= {target})  {mark}")
 
     def hot(self, label: str, hot: float, uniform: float, target: float) -> None:

@@ -26,17 +26,19 @@ from bench.databases import REPO_ROOT, postgres_url, sqlite_url
 if TYPE_CHECKING:  # Django must not load in the parent
     from bench.harness import Report
 
-# (W2 entries per case, W5 postings, W5 account_balance calls, W5 naive calls, W4 checkouts per case)
-FULL = (2000, 1_000_000, 2000, 10, 400)
-QUICK = (300, 100_000, 2000, 10, 100)
-WORKLOADS = ("w2", "w4", "w5")
+# (W2 entries per case, W5 postings, W5 account_balance calls, W5 naive calls, W4 checkouts per case,
+#  W1 paid orders per concurrency level)
+FULL = (2000, 1_000_000, 2000, 10, 400, 200)
+QUICK = (300, 100_000, 2000, 10, 100, 40)
+WORKLOADS = ("w1", "w2", "w4", "w5")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="clearhouse bench", description="Benchmarks W2 (ledger posting), W4 "
-                                     "(order checkout) and W5 (balance reads) on SQLite and PostgreSQL, durable "
-                                     "settings.")
-    parser.add_argument("--quick", action="store_true", help="small sizes (W2 N=300, W4 N=100, W5 100k postings)")
+    parser = argparse.ArgumentParser(prog="clearhouse bench", description="Benchmarks W1 (paid orders over HTTP), "
+                                     "W2 (ledger posting), W4 (order checkout) and W5 (balance reads) on SQLite "
+                                     "and PostgreSQL, durable settings.")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes (W1 40 orders, W2 N=300, W4 N=100, W5 100k postings)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--n", type=int, help="W2 entries per case and path (default 2000, --quick 300)")
     parser.add_argument("--only", choices=WORKLOADS, action="append",
@@ -60,7 +62,7 @@ def parent(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
     n = args.n or sizes[0]
     print(f"Clearhouse bench ({'quick' if args.quick else 'full'}): W2 N={n} entries per case, "
-          f"W4 N={sizes[4]} checkouts per case, W5 {sizes[1]:,} postings; "
+          f"W4 N={sizes[4]} checkouts per case, W5 {sizes[1]:,} postings, W1 {sizes[5]} paid orders per case; "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
     started = time.perf_counter()
     rc = 0
@@ -100,7 +102,7 @@ def child(args: argparse.Namespace) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from bench import w2, w4_orders, w5
+    from bench import w1_payments, w2, w4_orders, w5
     from bench.harness import Report
 
     sizes = QUICK if args.quick else FULL
@@ -114,6 +116,8 @@ def child(args: argparse.Namespace) -> int:
         w5.run(report, postings=sizes[1], calls=sizes[2], naive_calls=sizes[3])
     if "w4" in only:  # last: its rows and WAL traffic stay out of W5's read latencies
         w4_orders.run(report, sizes[4])
+    if "w1" in only:  # its own server and worker processes on this database; its baseline is W2's raw path
+        w1_payments.run(report, sizes[5], args.n or sizes[0])
     report.summary(title)
     return 0
 

@@ -16,5 +16,13 @@ def resolve_stuck_payments() -> dict:
 
 
 @task()
+def give_back_payment(*, reference: str) -> str:
+    """Money arrived for an order that can no longer take it: refund it in full (captured) or void it (held)."""
+    from clearhouse.payments.services import payment_give_back
+
+    return payment_give_back(reference=reference)
+
+
+@task()
 def send_payment_reminders() -> int:
     return payment_reminders_send()

@@ -35,7 +35,7 @@ from clearhouse.sandbox.webhooks import webhook_event_emit
 
 def _locked(intent_id: str) -> PaymentIntent:
     intent_get(intent_id=intent_id)  # 404 if unknown
-    return PaymentIntent.objects.select_for_update().select_related("payment_method").get(pk=intent_id)
+    return PaymentIntent.objects.select_for_update(of=("self",)).select_related("payment_method").get(pk=intent_id)
 
 
 def _emit(intent: PaymentIntent, type: str) -> None:

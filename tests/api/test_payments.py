@@ -141,7 +141,7 @@ def test_a_customer_pays_by_card_and_the_order_is_paid(api_lin, api_merchant, or
     detail = api_merchant.get(f"/payments/{intent['reference']}").json()
     assert detail["fee"] == "1.20"  # 0.6 % of 200.00
     assert [(c["from_status"], c["to_status"]) for c in detail["status_changes"]] == [
-        ("requires_payment", "captured")]
+        ("requires_payment", "processing"), ("processing", "captured")]
     assert [(a["operation"], a["outcome"]) for a in detail["attempts"]] == [
         ("create", "succeeded"), ("confirm", "succeeded")]
     assert detail["refunds"] == []

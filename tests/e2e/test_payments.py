@@ -6,24 +6,16 @@ by the same live server.
 (b) A shopper chooses bank transfer and reads the reference to quote; a finance clerk signs in with a second
     factor and marks the transfer received; the shopper sees the order paid.
 
-The sandbox runs as its own server process with its own database, as a real provider would: on SQLite a
-payment service holds the database's one write lock while it calls the provider, so a sandbox answering
-from the same SQLite file would wait for that lock until the call timed out.
+The sandbox answers from the same live server and database: no payment service holds a transaction while it
+calls the provider, so even on SQLite (one writer at a time) the provider's own writes never wait on ours.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from django.conf import settings as django_settings
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -41,53 +33,12 @@ CLERK_PASSWORD = "x-clerk-pass-1"
 WIDTH = 375
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def sandbox_server(tmp_path_factory):
-    """The sandbox provider at its own address, on a database of its own (migrated afresh); its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(CLEARHOUSE_DATA_DIR=str(tmp_path_factory.mktemp("sandbox-server")), CLEARHOUSE_PUBLIC_URL=url,
-               CLEARHOUSE_TASK_BACKEND="django_tasks.backends.dummy.DummyBackend",
-               CLEARHOUSE_SANDBOX_SECRET_KEY=django_settings.CLEARHOUSE_SANDBOX_SECRET_KEY,
-               DJANGO_SETTINGS_MODULE="clearhouse.settings")
-    subprocess.run([sys.executable, "-m", "clearhouse.cli", "migrate", "--noinput", "-v", "0"], env=env,
-                   check=True, timeout=300)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "clearhouse.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "1", "--threads", "4", "--log-level", "warning"], env=env)
-    try:
-        _wait_until_up(f"{url}/healthz", server)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the sandbox server stopped"
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"the sandbox server did not come up at {url}")
-
-
 @pytest.fixture
-def live_payments(live_server, sandbox_server, settings):
-    """Our public URL is the live server, the card provider's API the sandbox server; background tasks are only
-    recorded (the API's answers and the return page settle the payments)."""
+def live_payments(live_server, settings):
+    """Our public URL is the live server, and so is the card provider's (the sandbox app, reached over HTTP);
+    background tasks are only recorded (the API's answers and the return page settle the payments)."""
     settings.CLEARHOUSE_PUBLIC_URL = live_server.url
-    settings.CLEARHOUSE_SANDBOX_API_BASE = sandbox_server + "/sandbox/v1"
+    settings.CLEARHOUSE_SANDBOX_API_BASE = live_server.url + "/sandbox/v1"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     settings.LANGUAGE_CODE = "en"
     return live_server.url

@@ -157,11 +157,13 @@ def test_voiding_an_authorization_releases_it_and_cancels_the_paid_order(order, 
     assert Order.objects.get(pk=order.pk).status == "cancelled" and ledger() == {}
 
 
-def test_money_that_arrives_for_an_order_cancelled_meanwhile_is_given_back(order, card):
+def test_money_that_arrives_for_an_order_cancelled_meanwhile_is_given_back(order, card,
+                                                                         django_capture_on_commit_callbacks):
     card.script("confirm", "timeout_after_success")
     intent = pay(order, card)
     order_cancel(order=Order.objects.get(pk=order.pk), reason="changed my mind", actor="lin")
-    payment_refresh(intent=intent)
+    with django_capture_on_commit_callbacks(execute=True):  # the give-back runs after the commit
+        payment_refresh(intent=intent)
     intent = fresh(intent)
     assert intent.status == "captured" and intent.amount_refunded_minor == 20000
     # Captured, refunded in full: only the provider's fee (kept by it) remains, as our expense.

@@ -98,7 +98,7 @@ def test_a_crash_between_the_providers_success_and_our_commit_is_recovered_once(
         payment_confirm(intent=intent, payment_token="t", actor="lin")
     monkeypatch.undo()
     assert card.payments[intent.provider_reference].status == "captured"  # the provider took the money
-    assert fresh(intent).status == "requires_payment" and ledger() == {}  # ... and we remember nothing of it
+    assert fresh(intent).status == "processing" and ledger() == {}  # ... we only know a confirm went out
 
     # The webhook that would have told us was lost too; the janitor's poll finds the money.
     assert payments_resolve_stuck(now=later()).resolved == 1

@@ -25,6 +25,7 @@ from clearhouse.accounts.roles import (
     REQUEST_REFUNDS,
     VIEW_PAYMENTS,
 )
+from clearhouse.api.idempotency import outside_transaction
 from clearhouse.api.pagination import Page, paginate
 from clearhouse.api.routers.catalog_schemas import PageNumber, PageSize
 from clearhouse.api.routers.order_schemas import OrderNumber
@@ -107,6 +108,7 @@ def _refund(refund: Refund) -> dict:
 # --- paying an order -----------------------------------------------------------------------
 @router.post("/orders/{number}/payments", response={201: PaymentOut},
              summary="Pay my order: start a payment (card: follow next_action; bank transfer: instructions)")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def start_payment(request, number: OrderNumber, payload: PaymentStartIn):
     customer = _customer(request)
     order = order_get(number=number, customer_id=customer.pk)
@@ -159,6 +161,7 @@ def get_payment(request, reference: Reference):
 
 @router.post("/payments/{reference}/confirm", response=PaymentOut,
              summary="Pay with the token from the provider's hosted form")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def confirm_payment(request, reference: Reference, payload: ConfirmIn):
     intent = selectors.intent_get(reference=reference, customer_id=_customer(request).pk)
     intent = services.payment_confirm(intent=intent, payment_token=payload.payment_token, actor=request.auth)
@@ -167,6 +170,7 @@ def confirm_payment(request, reference: Reference, payload: ConfirmIn):
 
 @router.post("/payments/{reference}/refresh", response=PaymentOut,
              summary="Ask the provider where the payment stands and apply its answer")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def refresh_payment(request, reference: Reference):
     scope, staff = _scope(request)
     intent = selectors.intent_get(reference=reference, **scope)
@@ -175,6 +179,7 @@ def refresh_payment(request, reference: Reference):
 
 @router.post("/payments/{reference}/capture", response=PaymentOut,
              summary="Capture an authorized payment (all of it, or part: the rest of the hold is released)")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def capture_payment(request, reference: Reference, payload: CaptureIn):
     intent = _staff_intent(request, reference, CAPTURE_PAYMENTS)
     amount = None if payload.amount is None else _money(payload.amount, payload.currency or intent.currency)
@@ -183,6 +188,7 @@ def capture_payment(request, reference: Reference, payload: CaptureIn):
 
 @router.post("/payments/{reference}/void", response=PaymentOut,
              summary="Cancel a payment before money was taken (releases an authorization)")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def void_payment(request, reference: Reference):
     intent = _staff_intent(request, reference, CAPTURE_PAYMENTS)
     return _payment(services.payment_void(intent=intent, actor=request.auth), staff=True)
@@ -216,6 +222,7 @@ def payment_voucher(request, reference: Reference):
 # --- refunds -------------------------------------------------------------------------------
 @router.post("/payments/{reference}/refunds", response={201: RefundOut},
              summary="Refund (part of) a captured payment; above the threshold it waits for approval")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def request_refund(request, reference: Reference, payload: RefundIn):
     principal: Principal = request.auth
     intent = _staff_intent(request, reference, REQUEST_REFUNDS)
@@ -239,6 +246,7 @@ def get_refund(request, reference: Reference):
 
 @router.post("/refunds/{reference}/approve", response=RefundOut,
              summary="Approve a refund awaiting approval (not by its requester); it is sent at once")
+@outside_transaction  # calls the provider: no transaction may be held meanwhile
 def approve_refund(request, reference: Reference):
     principal: Principal = request.auth
     refund = _staff_refund(request, reference, APPROVE_REFUNDS)

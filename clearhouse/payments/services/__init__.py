@@ -1,6 +1,7 @@
 """Writes of payments, one module per concern; import them from here.
 
-    intents    payment_start, payment_confirm, payment_refresh, payment_capture, payment_void, intent_apply
+    apply      intent_apply (the one place an intent's status moves)
+    intents    payment_start, payment_confirm, payment_refresh, payment_capture, payment_void, payment_give_back
     offline    payment_mark_received (bank transfer), payment_cash_record
     refunds    refund_request, refund_approve, refund_reject, refund_apply, refund_mark_paid_offline
     webhooks   webhook_receive
@@ -8,10 +9,11 @@
     reminders  payment_reminders_send
 """
 
+from clearhouse.payments.services.apply import intent_apply
 from clearhouse.payments.services.intents import (
-    intent_apply,
     payment_capture,
     payment_confirm,
+    payment_give_back,
     payment_refresh,
     payment_start,
     payment_void,
@@ -33,6 +35,7 @@ __all__ = [
     "payment_capture",
     "payment_cash_record",
     "payment_confirm",
+    "payment_give_back",
     "payment_mark_received",
     "payment_refresh",
     "payment_reminders_send",

@@ -4,11 +4,12 @@ Captured money is booked (capture and provider fee, one entry each, posted
 together and keyed by the intent so a second delivery books nothing);
 money held or taken makes the order paid; the customer hears about it after
 commit. A payment that lands on an order that can no longer be paid
-(cancelled or expired meanwhile) is given back at once.
+(cancelled or expired meanwhile) is given back right after commit.
 """
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from clearhouse.core.errors import DomainError
@@ -60,22 +61,15 @@ def on_secured(*, intent: PaymentIntent, captured_now: bool, actor=None) -> None
     if captured_now:
         book_capture(intent=intent, actor=actor)
     if not order_paid(intent=intent, actor=actor):
-        _give_back(intent=intent, captured=captured_now or intent.status == "captured")
+        _give_back(intent=intent)
         return
     if captured_now:
         notices.payment_succeeded(intent=intent)
 
 
-def _give_back(*, intent: PaymentIntent, captured: bool) -> None:
-    # Imported here: refunds and intents call each other's services for this one case.
-    from clearhouse.payments.services.intents import payment_void
-    from clearhouse.payments.services.refunds import refund_request
+def _give_back(*, intent: PaymentIntent) -> None:
+    """After commit (it calls the provider, which no transaction may wait on): refund or void it all."""
+    from clearhouse.payments.tasks import give_back_payment
 
-    reason = f"Order {intent.order.number} was no longer payable when the payment arrived"
-    if captured:
-        refund_request(intent=intent, amount=Money(intent.amount_captured_minor, intent.currency), reason=reason,
-                       actor="system:payments", needs_approval=False)
-    else:
-        payment_void(intent=intent, actor="system:payments")
-
-
+    reference = intent.reference
+    transaction.on_commit(lambda: give_back_payment.enqueue(reference=reference), robust=True)

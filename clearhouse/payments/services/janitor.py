@@ -27,8 +27,9 @@ from clearhouse.payments.locks import intent_select_for_update, refund_select_fo
 from clearhouse.payments.models import PaymentIntent, Refund
 from clearhouse.payments.providers import provider_for
 from clearhouse.payments.providers.base import PaymentError
+from clearhouse.payments.services.apply import fail, intent_apply
 from clearhouse.payments.services.calls import provider_call
-from clearhouse.payments.services.intents import intent_apply, payment_void
+from clearhouse.payments.services.intents import payment_void
 from clearhouse.payments.services.refunds import refund_apply
 
 ACTOR = "system:janitor"
@@ -68,42 +69,50 @@ def _next_query(count: int, now: datetime) -> datetime:
                                                       cap_s=3600)))
 
 
-@transaction.atomic
-def _intent_pass(intent_id: int, now: datetime, report: JanitorReport) -> None:
-    intent = intent_select_for_update(intent_id=intent_id)
-    if intent.status not in IN_FLIGHT:
-        return
+def _ask(intent: PaymentIntent):
+    """The provider's answer about an intent, or None when it did not answer (no transaction is held)."""
     try:
-        remote = provider_call(provider=intent.provider, operation="query", request_id=f"{intent.reference}:query",
-                               intent=intent, retry=False,
-                               call=lambda: provider_for(intent.provider).query(
-                                   provider_reference=intent.provider_reference))
-        intent_apply(intent=intent, remote=remote, source="janitor", actor=ACTOR)
+        return provider_call(provider=intent.provider, operation="query", request_id=f"{intent.reference}:query",
+                             intent=intent, retry=False,
+                             call=lambda: provider_for(intent.provider).query(
+                                 provider_reference=intent.provider_reference))
     except PaymentError:
-        pass  # the provider did not answer this time either; counted below
-    if intent.status not in IN_FLIGHT:
-        report.resolved += 1
-        return
-    intent.query_count += 1
-    if intent.query_count >= settings.PAYMENT_STUCK_MAX_QUERIES:
-        if intent.status in ABANDONABLE:
-            payment_void(intent=intent, actor=ACTOR, reason="abandoned by the customer")
-            report.voided += 1
+        return None
+
+
+def _intent_pass(intent_id: int, now: datetime, report: JanitorReport) -> None:
+    remote = _ask(PaymentIntent.objects.get(pk=intent_id))
+    with transaction.atomic():
+        intent = intent_select_for_update(intent_id=intent_id)
+        if intent.status not in IN_FLIGHT:
             return
-        intent.attention_reason = (f"Still {intent.status} at the provider after {intent.query_count} queries; "
-                                   f"check with {intent.provider}.")
-        report.flagged += 1
-    else:
-        intent.next_query_at = _next_query(intent.query_count, now)
-        report.still_unknown += 1
-    intent.save(update_fields=["query_count", "attention_reason", "next_query_at", "updated_at"])
+        if remote is not None:
+            if intent.status == IntentStatus.PROCESSING and remote.status == IntentStatus.REQUIRES_PAYMENT:
+                # Our confirm never reached the provider (we died first): the customer pays again.
+                fail(intent, code="confirm_not_received", message="The payment was not completed.",
+                     source="janitor", actor=ACTOR, notify=True)
+            else:
+                intent_apply(intent=intent, remote=remote, source="janitor", actor=ACTOR)
+        if intent.status not in IN_FLIGHT:
+            report.resolved += 1
+            return
+        intent.query_count += 1
+        abandoned = intent.query_count >= settings.PAYMENT_STUCK_MAX_QUERIES and intent.status in ABANDONABLE
+        if intent.query_count >= settings.PAYMENT_STUCK_MAX_QUERIES and not abandoned:
+            intent.attention_reason = (f"Still {intent.status} at the provider after {intent.query_count} "
+                                       f"queries; check with {intent.provider}.")
+            report.flagged += 1
+        elif not abandoned:
+            intent.next_query_at = _next_query(intent.query_count, now)
+            report.still_unknown += 1
+        intent.save(update_fields=["query_count", "attention_reason", "next_query_at", "updated_at"])
+    if abandoned:
+        payment_void(intent=intent, actor=ACTOR, reason="abandoned by the customer")
+        report.voided += 1
 
 
-@transaction.atomic
 def _refund_pass(refund_id: int, now: datetime, report: JanitorReport) -> None:
-    refund = refund_select_for_update(refund_id=refund_id)
-    if refund.status != RefundState.PENDING:
-        return
+    refund = Refund.objects.select_related("intent").get(pk=refund_id)
     intent = refund.intent
     try:
         if refund.provider_reference:
@@ -116,17 +125,22 @@ def _refund_pass(refund_id: int, now: datetime, report: JanitorReport) -> None:
                 retry=False, call=lambda: provider_for(intent.provider).refund(
                     provider_reference=intent.provider_reference, amount=Money(refund.amount_minor, refund.currency),
                     refund_reference=refund.reference, idempotency_key=key))
-        refund_apply(refund=refund, remote=remote, actor=ACTOR)
     except PaymentError:
-        pass
-    if refund.status != RefundState.PENDING:
-        report.resolved += 1
-        return
-    refund.query_count += 1
-    if refund.query_count >= settings.PAYMENT_STUCK_MAX_QUERIES:
-        refund.attention_reason = f"Refund still pending at {intent.provider} after {refund.query_count} queries."
-        report.flagged += 1
-    else:
-        refund.next_query_at = _next_query(refund.query_count, now)
-        report.still_unknown += 1
-    refund.save(update_fields=["query_count", "attention_reason", "next_query_at", "updated_at"])
+        remote = None
+    with transaction.atomic():
+        refund = refund_select_for_update(refund_id=refund_id)
+        if refund.status != RefundState.PENDING:
+            return
+        if remote is not None:
+            refund_apply(refund=refund, remote=remote, actor=ACTOR)
+        if refund.status != RefundState.PENDING:
+            report.resolved += 1
+            return
+        refund.query_count += 1
+        if refund.query_count >= settings.PAYMENT_STUCK_MAX_QUERIES:
+            refund.attention_reason = f"Refund still pending at {intent.provider} after {refund.query_count} queries."
+            report.flagged += 1
+        else:
+            refund.next_query_at = _next_query(refund.query_count, now)
+            report.still_unknown += 1
+        refund.save(update_fields=["query_count", "attention_reason", "next_query_at", "updated_at"])

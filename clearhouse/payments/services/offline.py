@@ -12,7 +12,8 @@ from clearhouse.payments.domain import AmountMismatch, IntentStatus, Method
 from clearhouse.payments.locks import intent_select_for_update
 from clearhouse.payments.models import PaymentIntent
 from clearhouse.payments.providers.base import ProviderPayment, ProviderStatus
-from clearhouse.payments.services.intents import intent_apply, payment_start
+from clearhouse.payments.services.apply import intent_apply
+from clearhouse.payments.services.intents import payment_start
 
 
 def _received(intent: PaymentIntent, amount: Money) -> ProviderPayment:

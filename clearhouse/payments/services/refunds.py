@@ -1,7 +1,10 @@
 """Refunds: requested, approved when large (maker-checker), sent to the provider or paid out by finance.
 
-The intent's row lock serialises refunds of one payment, so however many
-requests race, what is refunded never exceeds what was captured.
+The intent's row lock serialises refund requests of one payment, so however
+many requests race, what is refunded never exceeds what was captured. The
+refund is recorded (pending) and committed before the provider is called,
+with no transaction held during the call; a crash in between leaves a
+pending refund the janitor sends again under the same idempotency key.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from clearhouse.payments.domain import (
 from clearhouse.payments.locks import intent_select_for_update, refund_select_for_update
 from clearhouse.payments.models import PaymentIntent, Refund
 from clearhouse.payments.providers import provider_for
-from clearhouse.payments.providers.base import ProviderRefund, ProviderUnavailable
+from clearhouse.payments.providers.base import PaymentError, ProviderRefund, ProviderUnavailable
 from clearhouse.payments.providers.base import RefundStatus as RemoteRefund
 from clearhouse.payments.services import notices
 from clearhouse.payments.services.calls import provider_call
@@ -46,10 +49,19 @@ def refundable(*, intent: PaymentIntent) -> Money:
     return Money(intent.amount_captured_minor - taken, intent.currency)
 
 
-@transaction.atomic
 def refund_request(*, intent: PaymentIntent, amount: Money, reason: str, actor=None, user=None,
                    needs_approval: bool | None = None) -> Refund:
     """Ask to give `amount` back. Above the threshold it waits for a finance manager; otherwise it goes now."""
+    refund = _request_record(intent=intent, amount=amount, reason=reason, actor=actor, user=user,
+                             needs_approval=needs_approval)
+    if refund.status == RefundState.PENDING:
+        return _send(refund, actor)
+    return refund
+
+
+@transaction.atomic
+def _request_record(*, intent: PaymentIntent, amount: Money, reason: str, actor, user,
+                    needs_approval: bool | None) -> Refund:
     reason = (reason or "").strip()
     if not reason or len(reason) > 300:
         raise ValidationFailed("Say why the refund is made (1 to 300 characters).", param="reason")
@@ -65,15 +77,12 @@ def refund_request(*, intent: PaymentIntent, amount: Money, reason: str, actor=N
                                     param="amount")
     if needs_approval is None:
         needs_approval = amount.minor > approval_threshold(amount.currency).minor
-    refund = Refund.objects.create(
+    return Refund.objects.create(
         reference=domain.new_reference("RF"), intent=locked, order_id=locked.order_id, merchant_id=locked.merchant_id,
         status=RefundState.AWAITING_APPROVAL if needs_approval else RefundState.PENDING, currency=amount.currency,
         amount_minor=amount.minor, reason=reason, offline=provider_for(locked.provider).offline,
         requested_by=actor_label(actor or user), requested_by_user=user,
     )
-    if not needs_approval:
-        _send(refund, locked, actor)
-    return refund
 
 
 def _check_not_requester(refund: Refund, *, approver, actor) -> None:
@@ -86,17 +95,16 @@ def _check_not_requester(refund: Refund, *, approver, actor) -> None:
         raise SelfApprovalRefused()
 
 
-@transaction.atomic
 def refund_approve(*, refund: Refund, approver, actor=None) -> Refund:
     """A finance manager other than the requester lets a large refund go."""
-    locked = refund_select_for_update(refund_id=refund.pk)
-    _check_not_requester(locked, approver=approver, actor=actor)
-    domain.check_refund_move(locked.status, RefundState.PENDING)
-    locked.status, locked.decided_by, locked.decided_at = RefundState.PENDING, actor_label(actor or approver), \
-        timezone.now()
-    locked.save()
-    _send(locked, intent_select_for_update(intent_id=locked.intent_id), actor or approver)
-    return locked
+    with transaction.atomic():
+        locked = refund_select_for_update(refund_id=refund.pk)
+        _check_not_requester(locked, approver=approver, actor=actor)
+        domain.check_refund_move(locked.status, RefundState.PENDING)
+        locked.status, locked.decided_by, locked.decided_at = RefundState.PENDING, \
+            actor_label(actor or approver), timezone.now()
+        locked.save()
+    return _send(locked, actor or approver)
 
 
 @transaction.atomic
@@ -111,25 +119,34 @@ def refund_reject(*, refund: Refund, approver, reason: str = "", actor=None) -> 
     return locked
 
 
-def _send(refund: Refund, intent: PaymentIntent, actor) -> None:
-    """Pending: online refunds go to the provider now; offline ones are due for finance to pay out."""
+def _send(refund: Refund, actor) -> Refund:
+    """A pending refund: online ones go to the provider now (no transaction held meanwhile); offline ones
+    are due for finance to pay out."""
+    intent = refund.intent
     if refund.offline:
-        notices.refund_due_offline(refund=refund)
-        return
-    provider = provider_for(intent.provider)
+        with transaction.atomic():
+            notices.refund_due_offline(refund=refund)
+        return refund
     key = f"{refund.reference}:refund"
     try:
         remote = provider_call(
             provider=intent.provider, operation="refund", request_id=key, refund=refund, intent=intent,
-            call=lambda: provider.refund(provider_reference=intent.provider_reference,
-                                         amount=Money(refund.amount_minor, refund.currency),
-                                         refund_reference=refund.reference, idempotency_key=key))
+            call=lambda: provider_for(intent.provider).refund(
+                provider_reference=intent.provider_reference, amount=Money(refund.amount_minor, refund.currency),
+                refund_reference=refund.reference, idempotency_key=key))
     except ProviderUnavailable:
-        # Unknown outcome: the janitor asks the provider about this refund later.
-        refund.next_query_at = timezone.now()
-        refund.save(update_fields=["next_query_at", "updated_at"])
-        return
-    refund_apply(refund=refund, remote=remote, actor=actor)
+        # Unknown outcome: the janitor asks the provider about this refund (sending it again with its key).
+        Refund.objects.filter(pk=refund.pk).update(next_query_at=timezone.now(), updated_at=timezone.now())
+        refund.refresh_from_db()
+        return refund
+    except PaymentError as exc:
+        remote = ProviderRefund(provider_reference="", status=RemoteRefund.FAILED,
+                                amount=Money(refund.amount_minor, refund.currency),
+                                failure_code=getattr(exc, "error_code", exc.code))
+    with transaction.atomic():
+        locked = refund_select_for_update(refund_id=refund.pk)
+        refund_apply(refund=locked, remote=remote, actor=actor)
+        return locked
 
 
 def refund_apply(*, refund: Refund, remote: ProviderRefund, actor=None) -> bool:

@@ -19,7 +19,7 @@ from clearhouse.payments.locks import intent_select_for_update, refund_select_fo
 from clearhouse.payments.models import PaymentIntent, ProviderEvent, Refund, RejectedWebhook
 from clearhouse.payments.providers import provider_for
 from clearhouse.payments.providers.base import WebhookAck, WebhookEvent, WebhookRejected
-from clearhouse.payments.services.intents import intent_apply
+from clearhouse.payments.services.apply import intent_apply
 from clearhouse.payments.services.refunds import refund_apply
 
 
