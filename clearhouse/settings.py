@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "clearhouse.notifications",
     "clearhouse.payments",
     "clearhouse.sandbox",
+    "clearhouse.sandbox.stripe",
+    "clearhouse.sandbox.paypal",
+    "clearhouse.sandbox.alipay",
+    "clearhouse.sandbox.wechatpay",
     "clearhouse.api",
     "clearhouse.web",
 ]

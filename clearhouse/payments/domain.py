@@ -26,7 +26,12 @@ class IntentStatus(StrEnum):
 
 
 class Method(StrEnum):
+    """What the customer chooses on the pay page; providers/__init__.py says who serves each."""
+
     CARD = "card"
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
+    PAYPAL = "paypal"
     BANK_TRANSFER = "bank_transfer"
     CASH = "cash"
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from clearhouse.core.append_only import AppendOnlyModel
+from clearhouse.core.crypto import EncryptedTextField
 from clearhouse.payments.domain import LIVE, CaptureMethod, IntentStatus, Method, RefundState
 
 INTENT_STATUS = [(s.value, s.value.replace("_", " ").capitalize()) for s in IntentStatus]
@@ -43,6 +44,7 @@ class PaymentIntent(models.Model):
     provider_reference = models.CharField(max_length=100, blank=True)
     transaction_reference = models.CharField(max_length=100, blank=True, help_text="Printed on the voucher")
     action_url = models.TextField(blank=True, help_text="Where the customer goes next (hosted form, 3-D Secure)")
+    qr_code = models.TextField(blank=True, help_text="What the customer scans with the provider's app")
     failure_code = models.CharField(max_length=60, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
     receipt_number = models.CharField(max_length=60, blank=True, help_text="Cash: the paper receipt's number")
@@ -203,3 +205,44 @@ class RejectedWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} rejected: {self.reason}"
+
+
+class ProviderAccount(models.Model):
+    """A company's account at a payment provider: the platform's own (merchant empty) or one merchant's.
+
+    `settings` holds what is not secret (app id, client id, merchant number,
+    the API address — a local simulator's in the demo and tests); `secrets`
+    holds keys and passwords as JSON, encrypted at rest (AES-GCM with a key
+    id) and never shown again once saved. A method is offered at checkout
+    only while an enabled account serves it.
+    """
+
+    provider = models.CharField(max_length=20)
+    merchant = models.ForeignKey("accounts.Merchant", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", help_text="Empty: the platform's own account")
+    enabled = models.BooleanField(default=True)
+    settings = models.JSONField(default=dict, blank=True, help_text="Not secret: ids, API address")
+    secrets = EncryptedTextField(blank=True, default="", purpose="payments.provider_account.secrets",
+                                 help_text="JSON; encrypted at rest, never displayed")
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_result = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "merchant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "merchant"], name="provider_account_once_per_merchant"),
+            models.UniqueConstraint(fields=["provider"], condition=Q(merchant__isnull=True),
+                                    name="provider_account_once_for_platform"),
+        ]
+        permissions = [("manage_provider_accounts", "Configure payment providers and their credentials")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} ({self.merchant or 'platform'})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from clearhouse.payments.providers import reset_cache
+
+        reset_cache()  # this process sees the change at once; others within PROVIDER_CACHE_S

@@ -20,12 +20,12 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 @csrf_exempt  # providers cannot hold our CSRF token; the signature is what authenticates them
 @require_POST
-def provider_webhook(request: HttpRequest, provider: str) -> HttpResponse:
+def provider_webhook(request: HttpRequest, provider: str, account_id: int | None = None) -> HttpResponse:
     if len(request.body) > MAX_BODY_BYTES:
         return _error(413, "webhook_too_large", "The notification is larger than accepted.")
     try:
         result = webhook_receive(provider=provider, body=request.body, headers=request.headers,
-                                 remote_addr=request.META.get("REMOTE_ADDR", ""))
+                                 remote_addr=request.META.get("REMOTE_ADDR", ""), account_id=account_id)
     except WebhookRejected as exc:
         return _error(400, exc.code, exc.message)
     except DomainError as exc:

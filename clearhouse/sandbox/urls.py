@@ -1,6 +1,6 @@
 """URLs of the sandbox card provider, mounted at /sandbox/: its JSON API (v1/) and its hosted pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from clearhouse.sandbox import api, views
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("v1/test_controls/release_held", api.test_controls_release_held, name="test_controls_release_held"),
     path("checkout/<str:intent_id>/", views.checkout, name="checkout"),
     path("authenticate/<str:intent_id>/", views.authenticate, name="authenticate"),
+    # Simulators of the real providers' wire protocols, one Django app each.
+    path("stripe/", include("clearhouse.sandbox.stripe.urls")),
+    path("paypal/", include("clearhouse.sandbox.paypal.urls")),
+    path("alipay/", include("clearhouse.sandbox.alipay.urls")),
+    path("wechatpay/", include("clearhouse.sandbox.wechatpay.urls")),
 ]

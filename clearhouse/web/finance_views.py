@@ -325,7 +325,7 @@ def finance_order(request: HttpRequest, number: str) -> HttpResponse:
         "order": order, "total": Money(order.total_minor, order.currency),
         "payments": order_payments(order=order, merchant_id=principal.merchant_id),
         "can_record_cash": principal.has_perm(RECORD_OFFLINE_PAYMENTS) and order.status in UNPAID
-        and Method.CASH in methods_available(),
+        and Method.CASH in methods_available(merchant_id=order.merchant_id),
     })
 
 

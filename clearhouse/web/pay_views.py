@@ -38,7 +38,7 @@ from clearhouse.payments import selectors as payments
 from clearhouse.payments.domain import IntentStatus, Method
 from clearhouse.payments.models import PaymentIntent
 from clearhouse.payments.providers import methods_available
-from clearhouse.payments.services import payment_confirm, payment_refresh, payment_start
+from clearhouse.payments.services import payment_confirm, payment_return, payment_start
 from clearhouse.web.errors import error_text
 
 UNPAID = (OrderStatus.SUBMITTED, OrderStatus.APPROVED)
@@ -46,11 +46,17 @@ PAID = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatu
 
 METHOD_LABELS = {
     Method.CARD: gettext_lazy("Card"),
+    Method.ALIPAY: gettext_lazy("Alipay"),
+    Method.WECHAT_PAY: gettext_lazy("WeChat Pay"),
+    Method.PAYPAL: gettext_lazy("PayPal"),
     Method.BANK_TRANSFER: gettext_lazy("Bank transfer"),
     Method.CASH: gettext_lazy("Cash at the counter"),
 }
 METHOD_HINTS = {
     Method.CARD: gettext_lazy("Pay now on the card provider's secure page."),
+    Method.ALIPAY: gettext_lazy("Pay with Alipay: on its page, or scan the QR code with the Alipay app."),
+    Method.WECHAT_PAY: gettext_lazy("Scan the QR code with WeChat to pay."),
+    Method.PAYPAL: gettext_lazy("Approve the payment on PayPal's page."),
     Method.BANK_TRANSFER: gettext_lazy("Transfer from your bank; the order is paid when the money arrives."),
     Method.CASH: gettext_lazy("Pay at the counter; staff record your payment."),
 }
@@ -140,7 +146,8 @@ def _pay_context(order: Order) -> dict:
         "failure_reason": failure_reason(latest) if latest is not None else "",
         "waiting": latest if latest is not None and latest.status in (
             IntentStatus.REQUIRES_PAYMENT, IntentStatus.PROCESSING, IntentStatus.REQUIRES_ACTION) else None,
-        "methods": [(m, METHOD_LABELS.get(m, m), METHOD_HINTS.get(m, "")) for m in methods_available()],
+        "methods": [(m, METHOD_LABELS.get(m, m), METHOD_HINTS.get(m, ""))
+                    for m in methods_available(merchant_id=order.merchant_id)],
         "others": [(o, Money(o.total_minor, o.currency)) for o in siblings if o.status in UNPAID],
         "method_label": method_label(latest.method) if latest else "",
     }
@@ -156,7 +163,7 @@ def pay_page(request: HttpRequest, number: str) -> HttpResponse:
 
 def _start(request: HttpRequest, order: Order) -> HttpResponse:
     method = request.POST.get("method", "")
-    if method not in methods_available():
+    if method not in methods_available(merchant_id=order.merchant_id):
         messages.error(request, _("Choose a payment method."))
         return redirect("web:pay", number=order.number)
     try:
@@ -165,10 +172,11 @@ def _start(request: HttpRequest, order: Order) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect("web:pay", number=order.number)
-    if intent.method == Method.CARD and intent.action_url and intent.status in (
+    if intent.action_url and not intent.qr_code and intent.status in (
             IntentStatus.REQUIRES_PAYMENT, IntentStatus.REQUIRES_ACTION):
-        return redirect(intent.action_url)  # the provider's hosted card form (or its 3-D Secure page)
-    return redirect(_result_url(order, intent))
+        # The provider's own page: hosted card form, 3-D Secure, PayPal approval, Alipay cashier.
+        return redirect(intent.action_url)
+    return redirect(_result_url(order, intent))  # offline instructions, or a QR code to scan
 
 
 # --- back from the card provider ---------------------------------------------------------------
@@ -183,8 +191,10 @@ def pay_return(request: HttpRequest, number: str, reference: str) -> HttpRespons
             intent = payment_confirm(intent=intent, payment_token=token[:200], actor=request.user)
             if intent.status == IntentStatus.REQUIRES_ACTION and intent.action_url:
                 return redirect(intent.action_url)  # the 3-D Secure challenge
-        elif request.GET.get("payment_intent"):
-            intent = payment_refresh(intent=intent, actor=request.user, source="return")
+        elif request.GET:
+            # Back from the provider's page with its parameters (3-D Secure, PayPal approval, Alipay's
+            # signed return): the adapter finishes or reports, we apply.
+            intent = payment_return(intent=intent, params=dict(request.GET.items()), actor=request.user)
     except DomainError as exc:
         intent.refresh_from_db()
         if intent.status not in (IntentStatus.CAPTURED, IntentStatus.AUTHORIZED, IntentStatus.FAILED,
@@ -200,6 +210,8 @@ def _state(intent: PaymentIntent) -> str:
         return "paid"
     if intent.status in (IntentStatus.FAILED, IntentStatus.CANCELLED):
         return "failed"
+    if intent.qr_code and intent.status in (IntentStatus.REQUIRES_PAYMENT, IntentStatus.REQUIRES_ACTION):
+        return "scan"
     if intent.status == IntentStatus.REQUIRES_PAYMENT:
         return {Method.BANK_TRANSFER: "transfer", Method.CASH: "cash"}.get(intent.method, "card_pending")
     if intent.status == IntentStatus.REQUIRES_ACTION:
@@ -216,7 +228,7 @@ def _result_context(order: Order, intent: PaymentIntent) -> dict:
         "captured_amount": Money(intent.amount_captured_minor, intent.currency),
         "failure_reason": failure_reason(intent) if state == "failed" else "",
         "retry_possible": order.status in UNPAID,
-        "polling": state in ("processing", "action"),
+        "polling": state in ("processing", "action", "scan"),
         "bank": {"beneficiary": settings.BANK_TRANSFER_BENEFICIARY, "bank": settings.BANK_TRANSFER_BANK,
                  "account": settings.BANK_TRANSFER_ACCOUNT},
     }

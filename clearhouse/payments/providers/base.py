@@ -52,7 +52,8 @@ class ProviderPayment:
     amount_captured_minor: int = 0
     amount_refunded_minor: int = 0
     fee_minor: int | None = None  # the provider's fee once known (after capture)
-    action_url: str = ""  # where to send the customer (hosted form, 3-D Secure challenge)
+    action_url: str = ""  # where to send the customer (hosted form, 3-D Secure challenge, approval page)
+    qr_code: str = ""  # a code for the customer to scan with the provider's app (WeChat Native, Alipay QR)
     failure_code: str = ""  # e.g. insufficient_funds, processing_error
     failure_message: str = ""
     transaction_reference: str = ""  # the charge / trade number printed on the voucher
@@ -192,3 +193,12 @@ class PaymentProvider(Protocol):
         """Verify the signature (raise WebhookRejected) and translate the event."""
 
     def webhook_ack(self) -> WebhookAck: ...
+
+    # Optional (hasattr):
+    # - `from_account(account)` classmethod: the adapter from a ProviderAccount (settings JSON + secrets JSON);
+    # - `test_connection() -> str`: "ok" or why not (the admin's "Test connection");
+    # - `handle_return(*, provider_reference, params: Mapping[str, str], idempotency_key) -> ProviderPayment`:
+    #   the customer came back from the provider's page with `params` (its redirect's query string); finish
+    #   what the provider needs finished (PayPal: capture the approved order) or just say where the payment
+    #   stands (verify the params, or query). Raise PaymentDeclined if they cancelled there. Without it,
+    #   a return is answered by `query`.

@@ -126,6 +126,26 @@ class SandboxProvider:
         self._api_base, self._secret_key, self._webhook_secret = api_base, secret_key, webhook_secret
         self._timeout_s = timeout_s
         self._clock = clock
+        self.account_id: int | None = None  # set when built from a ProviderAccount
+
+    @classmethod
+    def from_account(cls, account) -> SandboxProvider:
+        """From a ProviderAccount: settings {"api_base"}, secrets {"secret_key", "webhook_secret"}."""
+        import json
+
+        secrets = json.loads(account.secrets or "{}")
+        return cls(api_base=account.settings.get("api_base") or None, secret_key=secrets.get("secret_key"),
+                   webhook_secret=secrets.get("webhook_secret"))
+
+    def test_connection(self) -> str:
+        """Prove the credentials work with a harmless read (an unknown payment must be a clean 404)."""
+        try:
+            self.query(provider_reference="pi_connection_test")
+        except ProviderRejected as exc:
+            if exc.error_code == "resource_missing":
+                return "ok"
+            raise
+        return "ok"
 
     # --- HTTP ------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, body: dict | None = None, idempotency_key: str = "") -> dict:

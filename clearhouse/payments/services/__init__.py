@@ -1,7 +1,8 @@
 """Writes of payments, one module per concern; import them from here.
 
     apply      intent_apply (the one place an intent's status moves)
-    intents    payment_start, payment_confirm, payment_refresh, payment_capture, payment_void, payment_give_back
+    intents    payment_start, payment_confirm, payment_return, payment_refresh, payment_capture, payment_void,
+               payment_give_back
     offline    payment_mark_received (bank transfer), payment_cash_record
     refunds    refund_request, refund_approve, refund_reject, refund_apply, refund_mark_paid_offline
     webhooks   webhook_receive
@@ -15,6 +16,7 @@ from clearhouse.payments.services.intents import (
     payment_confirm,
     payment_give_back,
     payment_refresh,
+    payment_return,
     payment_start,
     payment_void,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "payment_give_back",
     "payment_mark_received",
     "payment_refresh",
+    "payment_return",
     "payment_reminders_send",
     "payment_start",
     "payment_void",

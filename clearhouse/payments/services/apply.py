@@ -31,6 +31,8 @@ def remember(intent: PaymentIntent, remote: ProviderPayment) -> None:
     intent.provider_reference = intent.provider_reference or remote.provider_reference
     intent.action_url = remote.action_url or ("" if remote.status != IntentStatus.REQUIRES_ACTION
                                               else intent.action_url)
+    if remote.qr_code:
+        intent.qr_code = remote.qr_code
     if remote.transaction_reference:
         intent.transaction_reference = remote.transaction_reference
     if remote.failure_code:

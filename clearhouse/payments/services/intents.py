@@ -85,9 +85,9 @@ def payment_start(*, order: Order, method: str, actor=None, amount: Money | None
     Of many concurrent starts one creates the intent (under the order's lock), the rest get it back.
     A waiting payment by another method is voided first.
     """
-    if method not in methods_available():
+    if method not in methods_available(merchant_id=order.merchant_id):
         raise PaymentMethodUnavailable(f"{method} is not offered here.", param="method")
-    provider_name = provider_name_for_method(method)
+    provider_name = provider_name_for_method(method, merchant_id=order.merchant_id)
     other = PaymentIntent.objects.filter(order_id=order.pk, status__in=sorted(LIVE)).exclude(method=method).first()
     if other is not None and other.status not in SECURED and other.status != S.PROCESSING:
         payment_void(intent=other, actor=actor, reason="replaced by another method")
@@ -114,7 +114,7 @@ def _start_record(*, order: Order, method: str, provider_name: str, actor, amoun
         unregistered = not live.provider_reference and \
             live.created_at < timezone.now() - timedelta(seconds=2 * settings.PAYMENT_PROVIDER_TIMEOUT_S)
         return live, unregistered
-    offline = provider_for(provider_name).offline
+    offline = provider_for(provider_name, merchant_id=order.merchant_id).offline
     reference = domain.new_reference("PAY")
     intent = PaymentIntent.objects.create(
         reference=reference, order=order, merchant_id=order.merchant_id, customer_id=order.customer_id,
@@ -125,6 +125,14 @@ def _start_record(*, order: Order, method: str, provider_name: str, actor, amoun
         days = getattr(settings, "BANK_TRANSFER_PAYMENT_DAYS", 3)
         order_payment_window_extend(order=order, until=timezone.now() + timedelta(days=days), actor=actor)
     return intent, not offline
+
+
+def notify_url(intent: PaymentIntent) -> str:
+    """Where the provider posts its webhooks: per account, so the right keys verify them."""
+    adapter = provider_for(intent.provider, merchant_id=intent.merchant_id)
+    account = getattr(adapter, "account_id", None)
+    suffix = f"{account}/" if account else ""
+    return f"{settings.CLEARHOUSE_PUBLIC_URL}/webhooks/{intent.provider}/{suffix}"
 
 
 def _capture_method(method: str) -> str:
@@ -139,11 +147,11 @@ def _create_at_provider(intent: PaymentIntent, *, actor) -> PaymentIntent:
     try:
         remote = provider_call(
             provider=intent.provider, operation="create", request_id=key, intent=intent,
-            call=lambda: provider_for(intent.provider).create(CreatePayment(
+            call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).create(CreatePayment(
                 intent_reference=intent.reference, amount=Money(intent.amount_minor, intent.currency),
                 manual_capture=intent.capture_method == CaptureMethod.MANUAL,
                 return_url=f"{pay_url(order)}return/{intent.reference}/",
-                notify_url=f"{settings.CLEARHOUSE_PUBLIC_URL}/webhooks/{intent.provider}/",
+                notify_url=notify_url(intent),
                 description=f"Order {order.number}", idempotency_key=key)))
     except PaymentError as exc:
         # Nothing can have been paid yet: fail this try so the customer can start again at once.
@@ -156,7 +164,8 @@ def _create_at_provider(intent: PaymentIntent, *, actor) -> PaymentIntent:
     with transaction.atomic():
         locked = intent_select_for_update(intent_id=intent.pk)
         remember(locked, remote)
-        locked.save(update_fields=["provider_reference", "action_url", "transaction_reference", "updated_at"])
+        locked.save(update_fields=["provider_reference", "action_url", "qr_code", "transaction_reference",
+                                   "updated_at"])
         return locked
 
 
@@ -177,7 +186,7 @@ def payment_confirm(*, intent: PaymentIntent, payment_token: str, actor=None) ->
     try:
         remote = provider_call(
             provider=locked.provider, operation="confirm", request_id=key, intent=locked,
-            call=lambda: provider_for(locked.provider).confirm(
+            call=lambda: provider_for(locked.provider, merchant_id=locked.merchant_id).confirm(
                 provider_reference=locked.provider_reference, payment_token=payment_token,
                 return_url=f"{pay_url(locked)}return/{locked.reference}/", idempotency_key=key))
     except PaymentDeclined as exc:
@@ -190,6 +199,39 @@ def payment_confirm(*, intent: PaymentIntent, payment_token: str, actor=None) ->
     return _apply(locked.pk, remote, source="api", actor=actor)
 
 
+def payment_return(*, intent: PaymentIntent, params: dict[str, str], actor=None) -> PaymentIntent:
+    """The customer is back from the provider's page: let the adapter finish (PayPal captures the approved
+    order) or report, then apply. Like confirm, the intent is processing (committed) while we ask."""
+    adapter = provider_for(intent.provider, merchant_id=intent.merchant_id)
+    if not hasattr(adapter, "handle_return"):
+        return payment_refresh(intent=intent, actor=actor)
+    locked, go = _confirm_begin(intent.pk, actor)
+    if not go:
+        return locked
+    key = f"{locked.reference}:return"
+    try:
+        remote = provider_call(
+            provider=locked.provider, operation="return", request_id=key, intent=locked,
+            call=lambda: adapter.handle_return(provider_reference=locked.provider_reference, params=params,
+                                               idempotency_key=key))
+    except PaymentDeclined as exc:
+        return _failed_if_processing(locked.pk, code=exc.decline_code, message=exc.message, actor=actor)
+    except ProviderUnavailable as exc:
+        return _outcome_unknown(locked.pk, exc, actor=actor)
+    except PaymentError as exc:
+        return _failed_if_processing(locked.pk, code=getattr(exc, "error_code", exc.code), message=exc.message,
+                                     actor=actor)
+    if remote.status == S.REQUIRES_PAYMENT:
+        # Nothing happened yet at the provider (the customer came back early): back to waiting.
+        with transaction.atomic():
+            waiting = intent_select_for_update(intent_id=locked.pk)
+            if waiting.status == S.PROCESSING:
+                move(waiting, S.REQUIRES_ACTION, source="api", actor=actor)
+                waiting.save()
+            return waiting
+    return _apply(locked.pk, remote, source="api", actor=actor)
+
+
 @transaction.atomic
 def _confirm_begin(intent_id: int, actor) -> tuple[PaymentIntent, bool]:
     locked = intent_select_for_update(intent_id=intent_id)
@@ -198,7 +240,7 @@ def _confirm_begin(intent_id: int, actor) -> tuple[PaymentIntent, bool]:
     if locked.status not in (S.REQUIRES_PAYMENT, S.REQUIRES_ACTION):
         raise InvalidTransition(f"Payment {locked.reference} is {locked.status}; it cannot be confirmed.",
                                 param="status")
-    if provider_for(locked.provider).offline:
+    if provider_for(locked.provider, merchant_id=locked.merchant_id).offline:
         raise InvalidTransition(f"{locked.method} payments are recorded by staff, not confirmed online.",
                                 param="method")
     if locked.order.status not in UNPAID:
@@ -225,7 +267,7 @@ def _outcome_unknown(intent_id: int, exc: ProviderUnavailable, *, actor) -> Paym
         try:
             remote = provider_call(provider=intent.provider, operation="query", intent=intent, retry=False,
                                    request_id=f"{intent.reference}:query",
-                                   call=lambda: provider_for(intent.provider).query(
+                                   call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).query(
                                        provider_reference=intent.provider_reference))
         except PaymentError:
             remote = None
@@ -249,12 +291,12 @@ def _outcome_unknown(intent_id: int, exc: ProviderUnavailable, *, actor) -> Paym
 def payment_refresh(*, intent: PaymentIntent, actor=None, source: str = "query") -> PaymentIntent:
     """Ask the provider where a payment stands and apply the answer (the return page does this)."""
     intent = PaymentIntent.objects.select_related("order").get(pk=intent.pk)
-    if intent.status in (S.CAPTURED, S.FAILED, S.CANCELLED) or provider_for(intent.provider).offline or \
-            not intent.provider_reference:
+    adapter = provider_for(intent.provider, merchant_id=intent.merchant_id)
+    if intent.status in (S.CAPTURED, S.FAILED, S.CANCELLED) or adapter.offline or not intent.provider_reference:
         return intent
     remote = provider_call(provider=intent.provider, operation="query", request_id=f"{intent.reference}:query",
                            intent=intent, retry=False,
-                           call=lambda: provider_for(intent.provider).query(
+                           call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).query(
                                provider_reference=intent.provider_reference))
     return _apply(intent.pk, remote, source=source, actor=actor)
 
@@ -273,7 +315,7 @@ def payment_capture(*, intent: PaymentIntent, amount: Money | None = None, actor
                                            f"captured.", param="amount")
     key = f"{locked.reference}:capture"
     remote = provider_call(provider=locked.provider, operation="capture", request_id=key, intent=locked,
-                           call=lambda: provider_for(locked.provider).capture(
+                           call=lambda: provider_for(locked.provider, merchant_id=locked.merchant_id).capture(
                                provider_reference=locked.provider_reference, amount=amount, idempotency_key=key))
     return _apply(locked.pk, remote, source="api", actor=actor)
 
@@ -292,7 +334,7 @@ def payment_void(*, intent: PaymentIntent, actor=None, reason: str = "voided") -
     if current.status not in VOIDABLE:
         raise InvalidTransition(f"Payment {current.reference} is {current.status}; it cannot be voided.",
                                 param="status")
-    provider = provider_for(current.provider)
+    provider = provider_for(current.provider, merchant_id=current.merchant_id)
     if current.provider_reference and not provider.offline:
         key = f"{current.reference}:cancel"
         provider_call(provider=current.provider, operation="cancel", request_id=key, intent=current,

@@ -74,7 +74,7 @@ def _ask(intent: PaymentIntent):
     try:
         return provider_call(provider=intent.provider, operation="query", request_id=f"{intent.reference}:query",
                              intent=intent, retry=False,
-                             call=lambda: provider_for(intent.provider).query(
+                             call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).query(
                                  provider_reference=intent.provider_reference))
     except PaymentError:
         return None
@@ -116,13 +116,14 @@ def _refund_pass(refund_id: int, now: datetime, report: JanitorReport) -> None:
     intent = refund.intent
     try:
         if refund.provider_reference:
-            remote = provider_for(intent.provider).query_refund(provider_refund_reference=refund.provider_reference)
+            remote = provider_for(intent.provider, merchant_id=intent.merchant_id).query_refund(
+                provider_refund_reference=refund.provider_reference)
         else:
             # We never heard back from the refund call: sending it again with its key is safe.
             key = f"{refund.reference}:refund"
             remote = provider_call(
                 provider=intent.provider, operation="refund", request_id=key, refund=refund, intent=intent,
-                retry=False, call=lambda: provider_for(intent.provider).refund(
+                retry=False, call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).refund(
                     provider_reference=intent.provider_reference, amount=Money(refund.amount_minor, refund.currency),
                     refund_reference=refund.reference, idempotency_key=key))
     except PaymentError:

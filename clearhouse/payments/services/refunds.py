@@ -80,7 +80,8 @@ def _request_record(*, intent: PaymentIntent, amount: Money, reason: str, actor,
     return Refund.objects.create(
         reference=domain.new_reference("RF"), intent=locked, order_id=locked.order_id, merchant_id=locked.merchant_id,
         status=RefundState.AWAITING_APPROVAL if needs_approval else RefundState.PENDING, currency=amount.currency,
-        amount_minor=amount.minor, reason=reason, offline=provider_for(locked.provider).offline,
+        amount_minor=amount.minor, reason=reason,
+        offline=provider_for(locked.provider, merchant_id=locked.merchant_id).offline,
         requested_by=actor_label(actor or user), requested_by_user=user,
     )
 
@@ -131,7 +132,7 @@ def _send(refund: Refund, actor) -> Refund:
     try:
         remote = provider_call(
             provider=intent.provider, operation="refund", request_id=key, refund=refund, intent=intent,
-            call=lambda: provider_for(intent.provider).refund(
+            call=lambda: provider_for(intent.provider, merchant_id=intent.merchant_id).refund(
                 provider_reference=intent.provider_reference, amount=Money(refund.amount_minor, refund.currency),
                 refund_reference=refund.reference, idempotency_key=key))
     except ProviderUnavailable:

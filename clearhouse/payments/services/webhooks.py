@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clearhouse.payments.locks import intent_select_for_update, refund_select_for_update
 from clearhouse.payments.models import PaymentIntent, ProviderEvent, Refund, RejectedWebhook
-from clearhouse.payments.providers import provider_for
+from clearhouse.payments.providers import provider_for_account
 from clearhouse.payments.providers.base import WebhookAck, WebhookEvent, WebhookRejected
 from clearhouse.payments.services.apply import intent_apply
 from clearhouse.payments.services.refunds import refund_apply
@@ -36,9 +36,11 @@ class WebhookResult:
     ack: WebhookAck
 
 
-def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], remote_addr: str = "") -> WebhookResult:
-    """Verify, deduplicate and apply one notification; WebhookRejected when it is not genuine."""
-    adapter = provider_for(provider)
+def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], remote_addr: str = "",
+                    account_id: int | None = None) -> WebhookResult:
+    """Verify (with the keys of the account the URL names), deduplicate and apply one notification;
+    WebhookRejected when it is not genuine."""
+    adapter = provider_for_account(provider, account_id)
     try:
         event = adapter.parse_webhook(body=body, headers=headers)
         if event.payment is None and event.refund is None:

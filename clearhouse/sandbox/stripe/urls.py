@@ -1,0 +1,5 @@
+"""URLs of the Stripe simulator, mounted at /sandbox/stripe/."""
+
+app_name = "sandbox_stripe"
+
+urlpatterns: list = []
