@@ -27,7 +27,7 @@ def provider_webhook(request: HttpRequest, provider: str, account_id: int | None
         result = webhook_receive(provider=provider, body=request.body, headers=request.headers,
                                  remote_addr=request.META.get("REMOTE_ADDR", ""), account_id=account_id)
     except WebhookRejected as exc:
-        return _error(400, exc.code, exc.message)
+        return _error(exc.http_status, exc.code, exc.message)
     except DomainError as exc:
         return _error(exc.http_status if exc.http_status < 500 else 400, exc.code, exc.message)
     response = HttpResponse(result.ack.body, status=result.ack.status, content_type=result.ack.content_type)

@@ -80,15 +80,30 @@ def test_an_event_type_we_do_not_handle_is_refused_with_its_own_code(client, pro
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_event"
 
 
-def test_a_webhook_about_a_payment_we_do_not_know_is_acknowledged_and_kept(client, card):
+def test_a_webhook_about_a_payment_we_do_not_know_is_refused_and_logged(client, card):
     from clearhouse.core.money import Money
     from clearhouse.payments.providers.base import CreatePayment
 
     remote = card.create(CreatePayment(intent_reference="X", amount=Money(100, "CNY"), manual_capture=False,
                                        return_url="", notify_url="", description="", idempotency_key="k"))
     response = post(client, *card.webhook(remote.provider_reference))
-    assert response.status_code == 200 and response["X-Clearhouse-Webhook-Outcome"] == "unknown_object"
-    assert PaymentIntent.objects.count() == 0
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_payment_reference"
+    assert PaymentIntent.objects.count() == 0 and ProviderEvent.objects.count() == 0
+    assert RejectedWebhook.objects.get().reason.startswith("unknown_payment_reference")
+
+
+def test_a_webhook_whose_amount_is_not_the_payments_is_refused_and_changes_nothing(client, processing, card):
+    from dataclasses import replace
+
+    from clearhouse.core.money import Money
+
+    card.settle(processing.provider_reference)
+    card.payments[processing.provider_reference] = replace(card.payments[processing.provider_reference],
+                                                           amount=Money(100, "CNY"))
+    response = post(client, *card.webhook(processing.provider_reference))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "amount_mismatch"
+    assert fresh(processing).status == "processing" and ProviderEvent.objects.count() == 0
+    assert ledger() == {}
 
 
 def test_an_unknown_provider_is_a_client_error(client):

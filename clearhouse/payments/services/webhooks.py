@@ -2,9 +2,10 @@
 
 A duplicate delivery is acknowledged and changes nothing; an event older
 than what we know (out of order) finds its transition absent from the table
-and changes nothing; an event about a payment we do not know is kept and
-acknowledged (the provider would otherwise retry it forever). A notification
-that fails verification is logged for review and refused.
+and changes nothing. A notification that fails verification, names a
+payment we do not know, or carries another amount than the payment's is
+logged for review and refused with a 4xx (nothing applied; the provider
+retries, so a genuine one arriving early still lands).
 """
 
 from __future__ import annotations
@@ -15,12 +16,28 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clearhouse.core.money import Money
 from clearhouse.payments.locks import intent_select_for_update, refund_select_for_update
 from clearhouse.payments.models import PaymentIntent, ProviderEvent, Refund, RejectedWebhook
 from clearhouse.payments.providers import provider_for_account
 from clearhouse.payments.providers.base import WebhookAck, WebhookEvent, WebhookRejected
 from clearhouse.payments.services.apply import intent_apply
 from clearhouse.payments.services.refunds import refund_apply
+
+
+class UnknownPaymentReference(WebhookRejected):
+    """Verified, but about a payment or refund we never made: refused (the provider retries) and logged."""
+
+    code = "unknown_payment_reference"
+    http_status = 404
+    default_message = "The notification names a payment or refund Clearhouse does not know."
+
+
+class WebhookAmountMismatch(WebhookRejected):
+    """Verified, but its amount or currency is not the payment's: refused and logged, nothing applied."""
+
+    code = "amount_mismatch"
+    default_message = "The notification's amount does not match the payment."
 
 
 class UnknownWebhookEvent(WebhookRejected):
@@ -32,7 +49,7 @@ class UnknownWebhookEvent(WebhookRejected):
 
 @dataclass(frozen=True)
 class WebhookResult:
-    outcome: str  # applied, stale, duplicate, unknown_object
+    outcome: str  # applied, stale, duplicate
     ack: WebhookAck
 
 
@@ -45,11 +62,15 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], r
         event = adapter.parse_webhook(body=body, headers=headers)
         if event.payment is None and event.refund is None:
             raise UnknownWebhookEvent(f"Event type {event.type!r} is not one Clearhouse handles.")
+        return _receive(provider, adapter, event)
     except WebhookRejected as exc:
         RejectedWebhook.objects.create(
             provider=provider[:20], reason=f"{exc.code}: {exc.message}"[:300], remote_addr=remote_addr[:64],
             body_excerpt=body[:2000].decode("utf-8", "replace"))
         raise
+
+
+def _receive(provider: str, adapter, event: WebhookEvent) -> WebhookResult:
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -78,8 +99,12 @@ def _apply(provider: str, event: WebhookEvent) -> str:
         intent_id = PaymentIntent.objects.filter(
             provider=provider, provider_reference=event.payment.provider_reference).values_list("pk", flat=True).first()
         if intent_id is None:
-            return "unknown_object"
+            raise UnknownPaymentReference(f"No {provider} payment {event.payment.provider_reference}.")
         intent = intent_select_for_update(intent_id=intent_id)
+        if event.payment.amount != Money(intent.amount_minor, intent.currency):
+            raise WebhookAmountMismatch(
+                f"Payment {intent.reference} is {intent.amount_minor} {intent.currency} (minor units); the "
+                f"notification says {event.payment.amount.minor} {event.payment.amount.currency}.")
         return "applied" if intent_apply(intent=intent, remote=event.payment, source="webhook", actor=actor) \
             else "stale"
     if event.refund is not None:
@@ -87,7 +112,7 @@ def _apply(provider: str, event: WebhookEvent) -> str:
             intent__provider=provider, provider_reference=event.refund.provider_reference).values_list(
             "pk", flat=True).first()
         if refund_id is None:
-            return "unknown_object"
+            raise UnknownPaymentReference(f"No {provider} refund {event.refund.provider_reference}.")
         refund = refund_select_for_update(refund_id=refund_id)
         return "applied" if refund_apply(refund=refund, remote=event.refund, actor=actor) else "stale"
     raise AssertionError("webhook_receive refuses events without a payment or refund")
