@@ -136,6 +136,12 @@ class OrderAlreadyPaid(OrderNotPayable):
     default_message = "This order is already paid."
 
 
+class PaymentNotReady(DomainError):
+    code = "payment_not_ready"
+    http_status = 409
+    default_message = "The payment is still being set up with the provider; try again in a moment."
+
+
 class AmountMismatch(DomainError):
     code = "amount_mismatch"
     default_message = "The amount or currency does not match the order."

@@ -24,8 +24,10 @@ def test_fifty_concurrent_pay_requests_for_one_order_charge_once(order, card):
         return payment_confirm(intent=intent, payment_token=f"tok_{i}", actor=f"tab-{i}").status
 
     results, errors = run_threads(50, pay)
-    # One tab's confirm goes to the provider; the others see it in flight (or done) and change nothing.
-    assert errors == [] and set(results) <= {"processing", "captured"} and "captured" in results
+    # One tab's confirm goes to the provider; the others see it in flight (or done), or still being set up
+    # with the provider (payment_not_ready), and change nothing.
+    assert all(isinstance(e, DomainError) and e.code == "payment_not_ready" for e in errors), errors
+    assert set(r for r in results if r) <= {"processing", "captured"} and "captured" in results
     assert PaymentIntent.objects.count() == 1 and card.calls_to("create") == 1
     assert sum(1 for op, _ in card.calls if op == "confirm") == 1
     assert Order.objects.get(pk=order.pk).status == "paid"

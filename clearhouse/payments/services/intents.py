@@ -34,6 +34,7 @@ from clearhouse.payments.domain import (
     OrderAlreadyPaid,
     OrderNotPayable,
     PaymentMethodUnavailable,
+    PaymentNotReady,
 )
 from clearhouse.payments.locks import intent_select_for_update
 from clearhouse.payments.models import PaymentIntent
@@ -243,6 +244,8 @@ def _confirm_begin(intent_id: int, actor) -> tuple[PaymentIntent, bool]:
     if provider_for(locked.provider, merchant_id=locked.merchant_id).offline:
         raise InvalidTransition(f"{locked.method} payments are recorded by staff, not confirmed online.",
                                 param="method")
+    if not locked.provider_reference:
+        raise PaymentNotReady(f"Payment {locked.reference} is still being set up with {locked.provider}.")
     if locked.order.status not in UNPAID:
         raise OrderNotPayable(f"Order {locked.order.number} is {locked.order.status}; it cannot be paid.",
                               param="order")
