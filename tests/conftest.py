@@ -70,6 +70,19 @@ def _flush_lifts_append_only_guards():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _chart_accounts_forgotten():
+    """Each test starts with an empty chart-account cache: a test's rolled-back accounts must not leak."""
+    from clearhouse.ledger.chart import chart_cache_clear
+    from clearhouse.payments.providers import reset_cache
+
+    chart_cache_clear()
+    reset_cache()
+    yield
+    chart_cache_clear()
+    reset_cache()
+
+
 @pytest.fixture
 def lifted_guards(db):
     """Context manager: drop the append-only triggers of tables, to simulate tampering by a superuser.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import Permission
 
 from clearhouse.accounts.models import ApiKey, User
-from clearhouse.accounts.roles import ROLE_PERMISSIONS, Role
+from clearhouse.accounts.roles import MFA_ROLES, ROLE_PERMISSIONS, Role
 from clearhouse.core.errors import PermissionDenied
 
 
@@ -20,6 +20,7 @@ class Principal:
     merchant_id: int | None = None
     user: User | None = None
     api_key: ApiKey | None = field(default=None, compare=False)
+    roles: frozenset[str] = frozenset()
 
     @property
     def scope_key(self) -> str:
@@ -40,16 +41,22 @@ class Principal:
 
 
 def principal_for_user(user: User) -> Principal:
+    """The user's permissions and roles, read in one query (their roles' permissions, with each role's name)."""
+    rows = list(Permission.objects.filter(group__user=user).values_list(
+        "content_type__app_label", "codename", "group__name"))
+    roles = frozenset(role for _, _, role in rows)
     if user.is_superuser:
         perms = frozenset(ROLE_PERMISSIONS[Role.ADMIN])
     else:
-        perms = frozenset(
-            f"{app}.{code}"
-            for app, code in Permission.objects.filter(group__user=user).values_list(
-                "content_type__app_label", "codename"
-            )
-        )
-    return Principal(label=user.audit_label(), permissions=perms, merchant_id=user.merchant_id, user=user)
+        perms = frozenset(f"{app}.{code}" for app, code, _ in rows)
+    return Principal(label=user.audit_label(), permissions=perms, merchant_id=user.merchant_id, user=user,
+                     roles=roles)
+
+
+def principal_requires_mfa(principal: Principal) -> bool:
+    """Finance and admin roles (and superusers) sign in with a second factor."""
+    user = principal.user
+    return user is not None and (user.is_superuser or bool(principal.roles & {r.value for r in MFA_ROLES}))
 
 
 def principal_for_api_key(key: ApiKey) -> Principal:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from clearhouse.accounts.mfa import session_is_verified, user_requires_mfa
-from clearhouse.accounts.principal import Principal, principal_for_api_key, principal_for_user
+from clearhouse.accounts.mfa import session_is_verified
+from clearhouse.accounts.principal import Principal, principal_for_api_key, principal_for_user, principal_requires_mfa
 from clearhouse.accounts.services import api_key_authenticate
 
 _CACHE_ATTR = "_clearhouse_principal"
@@ -24,9 +24,11 @@ def resolve_principal(request: HttpRequest) -> Principal | None:
     else:
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated and user.is_active
-        # A finance or admin session counts only once its second factor was verified.
-        if signed_in and (not user_requires_mfa(user) or session_is_verified(request)):
+        if signed_in:
             principal = principal_for_user(user)
+            # A finance or admin session counts only once its second factor was verified.
+            if principal_requires_mfa(principal) and not session_is_verified(request):
+                principal = None
     setattr(request, _CACHE_ATTR, principal)
     return principal
 

@@ -34,19 +34,46 @@ SERVICE_FEE_INCOME = ChartAccount("4100", "Service fee income", AccountType.INCO
 PAYMENT_FEES = ChartAccount("6100", "Payment processing fees", AccountType.EXPENSE)
 
 
+# Accounts of the chart, once known to be committed, by (code, currency, merchant id, customer id): posting a
+# payment needs three or four of them, and they never change or go away (deactivation is checked at posting).
+_known: dict[tuple[str, str, int | None, int | None], Account] = {}
+
+
+def chart_cache_clear() -> None:
+    """Forget the accounts seen (tests, after the database is emptied)."""
+    _known.clear()
+
+
 def ledger_account(chart: ChartAccount, currency: str, *, suffix: str = "", merchant=None,
                    customer=None) -> Account:
     """The account for a chart line (per party / provider / bank), opened on first use."""
     code = f"{chart.code}.{suffix}" if suffix else chart.code
-    lookup = dict(code=code, currency=currency, merchant=merchant, customer=customer)
-    account = Account.objects.filter(**lookup).first()
+    key = (code, currency, getattr(merchant, "pk", merchant), getattr(customer, "pk", customer))
+    account = _known.get(key)
     if account is not None:
         return account
+    lookup = dict(code=code, currency=currency, merchant_id=key[2], customer_id=key[3])
+    account = Account.objects.filter(**lookup).first()
+    if account is None:
+        account = _open(chart, suffix, merchant, lookup)
+    # Remember it only once it is surely committed: a rolled-back account must not be handed out later.
+    transaction.on_commit(lambda: _known.__setitem__(key, account))
+    return account
+
+
+def _open(chart: ChartAccount, suffix: str, merchant, lookup: dict) -> Account:
     name = f"{chart.name}: {suffix}" if suffix else chart.name
     if merchant is not None:
-        name = f"{name} — {merchant.name}"
+        merchant_name = getattr(merchant, "name", None) or _merchant_name(lookup["merchant_id"])
+        name = f"{name} — {merchant_name}"
     try:
         with transaction.atomic():
             return Account.objects.create(name=name, type=chart.type, **lookup)
     except IntegrityError:  # opened concurrently by another writer
         return Account.objects.get(**lookup)
+
+
+def _merchant_name(merchant_id: int) -> str:
+    from clearhouse.accounts.models import Merchant
+
+    return Merchant.objects.values_list("name", flat=True).get(pk=merchant_id)

@@ -200,20 +200,10 @@ def attachments_decode(encoded: list[list[str]] | None) -> list[Attachment]:
     return [(name, base64.b64decode(content), mimetype) for name, content, mimetype in encoded or []]
 
 
-def notify_after_commit(*, template: str, channel: str, recipient: str, context: dict, language: str = "en",
-                        dedupe_key: str = "", related: tuple[str, str] | None = None,
-                        attachments: list[Attachment] | None = None, attachment_builder: str = "",
-                        attachment_builder_kwargs: dict | None = None) -> None:
-    """Send through `notification_send` from the task worker once the current transaction commits.
-
-    Nothing is sent if the transaction rolls back. Task arguments are JSON, so
-    `context` (and `attachment_builder_kwargs`) must hold strings and numbers
-    (format amounts and dates before calling), attachments given as bytes
-    travel base64-encoded, and a large or costly attachment (a PDF voucher)
-    is better given as `attachment_builder` + kwargs, so the worker renders
-    it. A failure to enqueue is logged, not raised: the caller's commit
-    already happened.
-    """
+def _task_arguments(*, template: str, channel: str, recipient: str, context: dict, language: str = "en",
+                    dedupe_key: str = "", related: tuple[str, str] | None = None,
+                    attachments: list[Attachment] | None = None, attachment_builder: str = "",
+                    attachment_builder_kwargs: dict | None = None) -> dict:
     _check_call(channel=channel, dedupe_key=dedupe_key, related=related)
     arguments = {
         "template": template, "channel": channel, "recipient": recipient or "", "context": context,
@@ -222,10 +212,34 @@ def notify_after_commit(*, template: str, channel: str, recipient: str, context:
         "attachment_builder_kwargs": attachment_builder_kwargs or {},
     }
     json.dumps(arguments)  # a TypeError here, in the caller, beats one in the worker after the commit
+    return arguments
+
+
+def notify_after_commit(**message) -> None:
+    """Send through `notification_send` from the task worker once the current transaction commits.
+
+    Takes `notification_send`'s arguments. Nothing is sent if the transaction
+    rolls back. Task arguments are JSON, so `context` (and
+    `attachment_builder_kwargs`) must hold strings and numbers (format
+    amounts and dates before calling), attachments given as bytes travel
+    base64-encoded, and a large or costly attachment (a PDF voucher) is
+    better given as `attachment_builder` + kwargs, so the worker renders it.
+    A failure to enqueue is logged, not raised: the caller's commit already
+    happened.
+    """
+    notify_many_after_commit(messages=[message])
+
+
+def notify_many_after_commit(*, messages: list[dict]) -> None:
+    """Like `notify_after_commit` for several messages about one event (email and SMS): one task for all."""
+    encoded = [_task_arguments(**message) for message in messages]
 
     def enqueue() -> None:
-        from clearhouse.notifications.tasks import notification_send_task
+        from clearhouse.notifications.tasks import notification_send_task, notifications_send_task
 
-        notification_send_task.enqueue(**arguments)
+        if len(encoded) == 1:
+            notification_send_task.enqueue(**encoded[0])
+        else:
+            notifications_send_task.enqueue(messages=encoded)
 
     transaction.on_commit(enqueue, robust=True)

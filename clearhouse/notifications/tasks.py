@@ -23,3 +23,9 @@ def notification_send_task(*, template: str, channel: str, recipient: str, conte
         attachments=attachments_decode(attachments), attachment_builder=attachment_builder,
         attachment_builder_kwargs=attachment_builder_kwargs)
     return {"delivery_id": delivery.pk, "status": delivery.status}
+
+
+@task()
+def notifications_send_task(*, messages: list[dict]) -> list[dict]:
+    """Send several notifications from one task (an email and an SMS about one event): one queue row, one claim."""
+    return [notification_send_task.call(**message) for message in messages]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clearhouse.catalog.selectors import variant_list, variant_price
@@ -78,11 +77,18 @@ class ShippingAddress:
 
 
 def order_numbers_take(*, prefix: str, day: date, count: int) -> list[str]:
-    """`count` fresh numbers for the day (the counter row stays locked until the transaction ends)."""
-    OrderNumberCounter.objects.bulk_create([OrderNumberCounter(prefix=prefix, day=day, last=0)],
-                                           ignore_conflicts=True)
-    OrderNumberCounter.objects.filter(prefix=prefix, day=day).update(last=F("last") + count)
-    last = OrderNumberCounter.objects.filter(prefix=prefix, day=day).values_list("last", flat=True).get()
+    """`count` fresh numbers for the day (the counter row stays locked until the transaction ends).
+
+    One upsert statement: it creates the day's row or adds to it, and returns the new last number
+    (PostgreSQL and SQLite >= 3.35 both speak INSERT ... ON CONFLICT ... RETURNING).
+    """
+    table = OrderNumberCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, day, last) VALUES (%s, %s, %s) "  # noqa: S608 (our own table name)
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + excluded.last RETURNING last",
+            [prefix, day.isoformat(), count])
+        last = cursor.fetchone()[0]
     return [domain.format_order_number(day=day, sequence=s, prefix=prefix) for s in range(last - count + 1, last + 1)]
 
 

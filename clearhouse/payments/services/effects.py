@@ -31,10 +31,10 @@ def book_capture(*, intent: PaymentIntent, actor=None) -> None:
     captured = Money(intent.amount_captured_minor, intent.currency)
     if intent.provider in ("bank_transfer", "cash"):
         offline_payment_received(payment_id=intent.reference, method=intent.provider, amount=captured, day=day,
-                                 merchant=intent.merchant, actor=actor)
+                                 merchant=intent.merchant_id, actor=actor)
         return
     drafts = [payment_captured_draft(payment_id=intent.reference, provider=intent.provider, amount=captured,
-                                     day=day, merchant=intent.merchant)]
+                                     day=day, merchant=intent.merchant_id)]
     if intent.fee_minor:
         drafts.append(provider_fee_draft(payment_id=intent.reference, provider=intent.provider,
                                          fee=Money(intent.fee_minor, intent.currency), day=day))

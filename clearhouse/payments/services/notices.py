@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import formats, timezone
 
 from clearhouse.core.money import Money
-from clearhouse.notifications.services import notify_after_commit
+from clearhouse.notifications.services import notify_many_after_commit
 
 
 def _amount(minor: int, currency: str, language: str) -> str:
@@ -19,10 +19,12 @@ def _amount(minor: int, currency: str, language: str) -> str:
 
 def _both_channels(*, template: str, customer, context: dict, language: str, dedupe_key: str,
                    related: tuple[str, str], **email_extra) -> None:
-    notify_after_commit(template=template, channel="email", recipient=customer.email, context=context,
-                        language=language, dedupe_key=f"{dedupe_key}:email", related=related, **email_extra)
-    notify_after_commit(template=template, channel="sms", recipient=customer.phone, context=context,
-                        language=language, dedupe_key=f"{dedupe_key}:sms", related=related)
+    notify_many_after_commit(messages=[
+        dict(template=template, channel="email", recipient=customer.email, context=context, language=language,
+             dedupe_key=f"{dedupe_key}:email", related=related, **email_extra),
+        dict(template=template, channel="sms", recipient=customer.phone, context=context, language=language,
+             dedupe_key=f"{dedupe_key}:sms", related=related),
+    ])
 
 
 def payment_succeeded(*, intent) -> None:

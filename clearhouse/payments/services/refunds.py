@@ -163,7 +163,7 @@ def refund_apply(*, refund: Refund, remote: ProviderRefund, actor=None) -> bool:
     _succeeded(refund, actor)
     refund_paid(refund_id=refund.reference, provider=refund.intent.provider,
                 amount=Money(refund.amount_minor, refund.currency), day=timezone.localdate(),
-                merchant=refund.merchant, actor=actor)
+                merchant=refund.merchant_id, actor=actor)
     return True
 
 
@@ -202,5 +202,5 @@ def refund_mark_paid_offline(*, refund: Refund, bank_reference: str, actor=None)
     locked.payout_reference = bank_reference
     _succeeded(locked, actor)
     offline_refund_paid(refund_id=locked.reference, amount=Money(locked.amount_minor, locked.currency),
-                        day=timezone.localdate(), merchant=locked.merchant, actor=actor)
+                        day=timezone.localdate(), merchant=locked.merchant_id, actor=actor)
     return locked
