@@ -70,7 +70,22 @@ def seed_demo() -> bool:
     created |= seed_demo_catalog()
     created |= seed_demo_customers()
     created |= seed_demo_coupons()
+    seed_demo_providers()
     return created
+
+
+def seed_demo_providers() -> None:
+    """The four real providers' simulators, each with fresh keys and a platform account pointing at this
+    server (`CLEARHOUSE_PUBLIC_URL`), so every method works offline. Safe to run again."""
+    from django.conf import settings
+
+    from clearhouse.sandbox.alipay.demo import demo_provision as alipay
+    from clearhouse.sandbox.paypal.demo import demo_provision as paypal
+    from clearhouse.sandbox.stripe.demo import demo_provision as stripe
+    from clearhouse.sandbox.wechatpay.demo import demo_provision as wechatpay
+
+    for provision in (stripe, alipay, wechatpay, paypal):
+        provision(public_url=settings.CLEARHOUSE_PUBLIC_URL)
 
 
 def _seed_people() -> bool:

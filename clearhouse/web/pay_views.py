@@ -69,6 +69,12 @@ FAILURE_REASONS = {
     "provider_unavailable": gettext_lazy("The card provider could not be reached. Nothing was charged."),
     "timeout": gettext_lazy("The card provider did not answer in time."),
     "voided": gettext_lazy("This payment was cancelled."),
+    "payer_cancelled": gettext_lazy("You cancelled the payment on the provider's page."),
+    "instrument_declined": gettext_lazy("The provider declined the payment; choose another way to pay."),
+    "capture_declined": gettext_lazy("The provider declined the payment."),
+    "trade_closed": gettext_lazy("The payment was closed without paying."),
+    "payment_failed": gettext_lazy("The payment did not go through; try again or choose another method."),
+    "currency_not_supported": gettext_lazy("This payment method does not take the order's currency."),
 }
 DEFAULT_FAILURE = gettext_lazy("The payment did not go through.")
 

@@ -38,14 +38,19 @@ def order_transition(*, order: Order, to: OrderStatus, actor=None, note: str = "
     Takes the order's lock; callers run it inside their transaction.
     """
     with transaction.atomic():
-        locked = order_select_for_update(order_id=order.pk)
-        check_transition(locked.status, to)
-        before = locked.status
-        Order.objects.filter(pk=locked.pk).update(status=to, updated_at=timezone.now())
-        OrderStatusChange.objects.create(order=locked, from_status=before, to_status=to, actor=actor_label(actor),
-                                         note=note[:500])
-        locked.status = to
+        locked = _transition_locked(order_select_for_update(order_id=order.pk), to, actor, note)
     order.status = to
+    return locked
+
+
+def _transition_locked(locked: Order, to: OrderStatus, actor, note: str) -> Order:
+    """`order_transition` for an order the caller has locked in its open transaction."""
+    check_transition(locked.status, to)
+    before = locked.status
+    Order.objects.filter(pk=locked.pk).update(status=to, updated_at=timezone.now())
+    OrderStatusChange.objects.create(order=locked, from_status=before, to_status=to, actor=actor_label(actor),
+                                     note=note[:500])
+    locked.status = to
     return locked
 
 
@@ -69,7 +74,7 @@ def order_mark_paid(*, order: Order, actor=None, note: str = "", now: datetime |
     now = now or timezone.now()
     if locked.status in UNPAID and locked.expires_at is not None and now >= locked.expires_at:
         raise OrderExpired(f"Order {locked.number} was not paid by {locked.expires_at.isoformat()}.")
-    return order_transition(order=locked, to=OrderStatus.PAID, actor=actor, note=note)
+    return _transition_locked(locked, OrderStatus.PAID, actor, note)
 
 
 def order_lock(*, order_id: int) -> Order:

@@ -63,6 +63,14 @@ def intent_apply(*, intent: PaymentIntent, remote: ProviderPayment, source: str,
     """Bring a locked intent up to what the provider says; True when its status moved (False: stale or no news)."""
     target = IntentStatus(remote.status.value)
     if target != intent.status and not domain.can_move(intent.status, target):
+        if target == IntentStatus.CAPTURED and intent.status in (IntentStatus.CANCELLED, IntentStatus.FAILED):
+            _captured_after_we_gave_up(intent, remote)
+        return False
+    if intent.status == IntentStatus.CAPTURED and intent.fee_minor is None and remote.fee_minor:
+        # The fee became known after the capture (a provider reports it with the settlement): book it now.
+        intent.fee_minor = remote.fee_minor
+        intent.save(update_fields=["fee_minor", "updated_at"])
+        effects.book_fee(intent=intent, actor=actor)
         return False
     remember(intent, remote)
     captured_now = target == IntentStatus.CAPTURED and intent.status != IntentStatus.CAPTURED
@@ -84,3 +92,14 @@ def intent_apply(*, intent: PaymentIntent, remote: ProviderPayment, source: str,
     elif moved and target == IntentStatus.FAILED and source != "api":
         notices.payment_failed(intent=intent, pay_url=pay_url(intent))
     return moved
+
+
+def _captured_after_we_gave_up(intent: PaymentIntent, remote: ProviderPayment) -> None:
+    """The provider took money for a payment we had cancelled or failed (the customer paid an old link):
+    nothing moves here, but finance must give it back, so it goes on their exception list."""
+    if intent.attention_reason:
+        return
+    intent.attention_reason = (f"{intent.provider} reports {remote.amount_captured_minor or remote.amount.minor} "
+                               f"(minor units) captured for this {intent.status} payment: refund it at the "
+                               f"provider.")[:300]
+    intent.save(update_fields=["attention_reason", "updated_at"])

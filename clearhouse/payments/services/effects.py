@@ -41,18 +41,23 @@ def book_capture(*, intent: PaymentIntent, actor=None) -> None:
     journal_entries_post(drafts=drafts, actor=actor)
 
 
+def book_fee(*, intent: PaymentIntent, actor=None) -> None:
+    """The provider's fee on a captured payment, learned after the capture was booked."""
+    journal_entries_post(drafts=[provider_fee_draft(
+        payment_id=intent.reference, provider=intent.provider, fee=Money(intent.fee_minor, intent.currency),
+        day=timezone.localdate())], actor=actor)
+
+
 def order_paid(*, intent: PaymentIntent, actor=None) -> bool:
     """Mark the intent's order paid; False when the order can no longer take the money (give it back)."""
-    order = intent.order
-    if order.status in PAID_OR_LATER:
-        return True
     try:
-        order_mark_paid(order=order, actor=actor or "system:payments",
-                        note=f"{intent.method} {intent.reference}")
+        # order_mark_paid locks and reads the order itself; only its id is needed here.
+        intent.order = order_mark_paid(order=Order(pk=intent.order_id), actor=actor or "system:payments",
+                                       note=f"{intent.method} {intent.reference}")
     except DomainError:
-        # Refused: either someone (a webhook for this very payment) marked it paid since we read it,
-        # or it was cancelled or expired and cannot take the money.
-        return Order.objects.filter(pk=order.pk, status__in=sorted(PAID_OR_LATER)).exists()
+        # Refused: already paid (authorized earlier, or a webhook for this very payment got there first),
+        # or cancelled or expired and unable to take the money.
+        return Order.objects.filter(pk=intent.order_id, status__in=sorted(PAID_OR_LATER)).exists()
     return True
 
 

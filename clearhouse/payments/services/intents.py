@@ -206,6 +206,9 @@ def payment_return(*, intent: PaymentIntent, params: dict[str, str], actor=None)
     adapter = provider_for(intent.provider, merchant_id=intent.merchant_id)
     if not hasattr(adapter, "handle_return"):
         return payment_refresh(intent=intent, actor=actor)
+    current = PaymentIntent.objects.select_related("order").get(pk=intent.pk)
+    if current.status in (S.CAPTURED, S.FAILED, S.CANCELLED):
+        return current  # settled already (a webhook got there first): the customer sees the outcome
     locked, go = _confirm_begin(intent.pk, actor)
     if not go:
         return locked

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clearhouse.core.money import Money
@@ -108,9 +109,11 @@ def _apply(provider: str, event: WebhookEvent) -> str:
         return "applied" if intent_apply(intent=intent, remote=event.payment, source="webhook", actor=actor) \
             else "stale"
     if event.refund is not None:
-        refund_id = Refund.objects.filter(
-            intent__provider=provider, provider_reference=event.refund.provider_reference).values_list(
-            "pk", flat=True).first()
+        # By the provider's id, or by ours (a provider that keys refunds by our reference may tell us about
+        # one before our own call returned its answer).
+        named = event.refund.provider_reference
+        refund_id = Refund.objects.filter(Q(provider_reference=named) | Q(reference=named.upper()),
+                                          intent__provider=provider).values_list("pk", flat=True).first()
         if refund_id is None:
             raise UnknownPaymentReference(f"No {provider} refund {event.refund.provider_reference}.")
         refund = refund_select_for_update(refund_id=refund_id)

@@ -7,3 +7,10 @@ class SandboxPayPalConfig(AppConfig):
     name = "clearhouse.sandbox.paypal"
     label = "sandbox_paypal"
     verbose_name = "Sandbox: PayPal simulator"
+
+    def ready(self) -> None:
+        from clearhouse.core.scheduler import schedule_register
+
+        # Webhooks our endpoint did not accept are sent again with backoff (as PayPal does).
+        schedule_register(name="sandbox_paypal.webhook_retries", every_s=30,
+                          task_path="clearhouse.sandbox.paypal.tasks.retry_webhook_deliveries")
