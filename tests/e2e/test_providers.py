@@ -26,6 +26,7 @@ from clearhouse.sandbox.stripe.demo import demo_provision as stripe_provision
 from clearhouse.sandbox.wechatpay.demo import demo_provision as wechatpay_provision
 from tests.e2e.support import phone_page, screenshot
 from tests.e2e.test_payments import PASSWORD, WIDTH, _buy_and_check_out, _sign_in
+from tests.support import database_rows_containing
 from tests.web.support import small_shop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,3 +122,22 @@ def test_paying_through_each_provider_simulator(live_providers, merchant, other_
     assert set(ProviderEvent.objects.values_list("provider", flat=True)) >= {"stripe", "paypal", "alipay", "wechatpay"}
     assert not RejectedWebhook.objects.exists()
     assert ledger_verify().ok
+    # No provider secret and no card number anywhere in the database (secrets are stored encrypted).
+    assert database_rows_containing(["4242424242424242", *_secret_fragments()]) == []
+
+
+def _secret_fragments() -> list[str]:
+    """Recognisable pieces of every provider account's secrets (a PEM key's body lines, whole short secrets)."""
+    import json
+
+    from clearhouse.payments.models import ProviderAccount
+
+    fragments = []
+    for account in ProviderAccount.objects.all():
+        for name, value in json.loads(account.secrets or "{}").items():
+            if "public" in name or "certificate" in name:
+                continue  # public halves: the simulators hold them in the open, as the real providers do
+            lines = [ln for ln in str(value).splitlines() if len(ln) >= 40 and "-----" not in ln]
+            fragments += lines[:2] if lines else [str(value)] if len(str(value)) >= 12 else []
+    assert fragments, "the accounts have secrets to look for"
+    return fragments
