@@ -90,7 +90,8 @@ PROVIDERS = (("card", _pay_by_stripe), ("paypal", _pay_by_paypal), ("alipay", _p
              ("wechat_pay", _pay_by_wechatpay))
 
 
-def test_paying_through_each_provider_simulator(live_providers, merchant, other_merchant):
+def test_paying_through_each_provider_simulator(live_providers, merchant, other_merchant, caplog):
+    caplog.set_level("DEBUG")  # every log line of the server threads, to look for secrets in
     base = live_providers
     for provision in (stripe_provision, paypal_provision, alipay_provision, wechatpay_provision):
         provision(public_url=base)
@@ -123,7 +124,10 @@ def test_paying_through_each_provider_simulator(live_providers, merchant, other_
     assert not RejectedWebhook.objects.exists()
     assert ledger_verify().ok
     # No provider secret and no card number anywhere in the database (secrets are stored encrypted).
-    assert database_rows_containing(["4242424242424242", *_secret_fragments()]) == []
+    needles = ["4242424242424242", "4242 4242 4242 4242", *_secret_fragments()]
+    assert database_rows_containing(needles) == []
+    logged = caplog.text
+    assert logged and [n for n in needles if n in logged] == []  # ... and none in the logs
 
 
 def _secret_fragments() -> list[str]:
