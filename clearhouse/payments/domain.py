@@ -106,13 +106,20 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_reference(prefix: str, *, length: int = 10) -> str:
-    """A random reference with a check character (mod 32 of the weighted sum), e.g. PAY7K3M9Q2XH4."""
+    """A random reference with a check character (Luhn mod 32), e.g. PAY7K3M9Q2XH4."""
     body = "".join(secrets.choice(_ALPHABET) for _ in range(length))
     return f"{prefix}{body}{_check_char(body)}"
 
 
 def _check_char(body: str) -> str:
-    return _ALPHABET[sum((i + 1) * _ALPHABET.index(c) for i, c in enumerate(body)) % 32]
+    """Luhn mod N over our alphabet: catches every single mistyped character and nearly every swap of two
+    neighbours (as the Luhn check on card numbers does)."""
+    total, factor = 0, 2
+    for c in reversed(body):
+        addend = factor * _ALPHABET.index(c)
+        total += addend // 32 + addend % 32
+        factor = 3 - factor
+    return _ALPHABET[(32 - total % 32) % 32]
 
 
 def reference_is_well_formed(reference: str, prefix: str) -> bool:

@@ -62,17 +62,27 @@ def test_backoff_grows_exponentially_before_jitter():
     assert [domain.backoff_s(attempt=n, base_s=0.5, rng=Top()) for n in range(4)] == [0.5, 1.0, 2.0, 4.0]
 
 
-def test_references_carry_a_check_character_that_catches_a_typo():
+def test_references_carry_a_check_character_that_catches_any_single_typo():
     reference = domain.new_reference("PAY")
     assert reference.startswith("PAY") and len(reference) == 14
     assert domain.reference_is_well_formed(reference, "PAY")
     assert domain.reference_is_well_formed(reference.lower(), "PAY")
-    body = reference[3:-1]
-    swapped = body[1] + body[0] + body[2:]
-    if swapped != body:
-        assert not domain.reference_is_well_formed(f"PAY{swapped}{reference[-1]}", "PAY")
-    typo = body[:-1] + ("0" if body[-1] != "0" else "1")
-    assert not domain.reference_is_well_formed(f"PAY{typo}{reference[-1]}", "PAY")
+    body, check = reference[3:-1], reference[-1]
+    for position in range(len(body)):
+        for other in domain._ALPHABET:
+            if other != body[position]:
+                typo = body[:position] + other + body[position + 1:]
+                assert not domain.reference_is_well_formed(f"PAY{typo}{check}", "PAY"), typo
+
+
+def test_a_swap_of_two_neighbours_is_caught():
+    body = "7K3M9Q2XH4"  # fixed, so the test is deterministic
+    good = f"PAY{body}{domain._check_char(body)}"
+    assert domain.reference_is_well_formed(good, "PAY")
+    for i in range(len(body) - 1):
+        swapped = body[:i] + body[i + 1] + body[i] + body[i + 2:]
+        if swapped != body:
+            assert not domain.reference_is_well_formed(f"PAY{swapped}{good[-1]}", "PAY"), swapped
 
 
 def test_references_avoid_letters_customers_misread():
