@@ -133,7 +133,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "clearhouse.accounts.auth_backends.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "clearhouse.accounts.auth_backends.AccountBackend",
 ]
 # Login throttling (django-axes): 5 failures for one username from one address
 # lock that pair out for 15 minutes; a success resets the count.

@@ -1,6 +1,21 @@
 """Login throttling: django-axes' lockout check in front of the password check."""
 
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth.backends import ModelBackend
+
+
+class AccountBackend(ModelBackend):
+    """Passwords as Django checks them; a signed-in user is loaded with their customer profile (and member
+    level) in the same query, since nearly every customer request needs it."""
+
+    def get_user(self, user_id):
+        from clearhouse.accounts.models import User
+
+        try:
+            user = User._default_manager.select_related("customer_profile__member_level").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if getattr(user, "is_active", True) else None  # as ModelBackend.user_can_authenticate
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -14,6 +29,9 @@ class LoginThrottleBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+    # Sessions signed in through this backend (tests' force_login does) load the user as AccountBackend does.
+    get_user = AccountBackend.get_user
 
 
 def client_ip(request) -> str:

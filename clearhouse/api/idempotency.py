@@ -34,7 +34,7 @@ import json
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -49,6 +49,28 @@ HEADER = "Idempotency-Key"
 # Responses that are about the caller, not the request's effect: not remembered.
 NOT_REMEMBERED = frozenset({401, 403, 409, 429})
 IN_PROGRESS_STALE = timedelta(minutes=2)
+
+
+def _insert_if_new(*, scope: str, key: str, fingerprint: str, method: str, path: str) -> IdempotencyRecord | None:
+    """Insert the record unless the key is taken (then None): one statement, no savepoint around it.
+
+    A concurrent request with the same key waits on the unique index until the first commits, then sees
+    the key taken, as before (PostgreSQL and SQLite both speak ON CONFLICT ... DO NOTHING RETURNING).
+    """
+    table = IdempotencyRecord._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, key, fingerprint, method, path, response_content_type, created_at) "  # noqa: S608
+            f"VALUES (%s, %s, %s, %s, %s, '', %s) ON CONFLICT (scope, key) DO NOTHING RETURNING id",
+            [scope, key, fingerprint, method, path, connection.ops.adapt_datetimefield_value(now)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record = IdempotencyRecord(pk=row[0], scope=scope, key=key, fingerprint=fingerprint, method=method, path=path,
+                               created_at=now)
+    record._state.adding = False  # it is in the database: saving it updates
+    return record
 
 
 def outside_transaction(view_func):
@@ -146,13 +168,9 @@ class IdempotencyMiddleware:
     def _run_once(self, request: HttpRequest, scope: str, key: str) -> HttpResponse:
         fingerprint = request_fingerprint(request)
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        scope=scope, key=key, fingerprint=fingerprint, method=request.method,
-                        path=request.path[:500],
-                    )
-            except IntegrityError:
+            record = _insert_if_new(scope=scope, key=key, fingerprint=fingerprint, method=request.method,
+                                    path=request.path[:500])
+            if record is None:
                 existing = IdempotencyRecord.objects.get(scope=scope, key=key)
                 if existing.fingerprint != fingerprint:
                     return error_response(

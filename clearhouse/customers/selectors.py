@@ -63,6 +63,11 @@ def customer_get(*, customer_id: int) -> CustomerProfile:
 
 
 def customer_for_user(*, user) -> CustomerProfile | None:
+    # Already loaded with the user when the session signed them in (accounts' AccountBackend): no query.
+    cache_name = CustomerProfile._meta.get_field("user").remote_field.cache_name
+    fields_cache = getattr(getattr(user, "_state", None), "fields_cache", {})
+    if cache_name in fields_cache:
+        return fields_cache[cache_name]
     return CustomerProfile.objects.select_related("member_level").filter(user=user).first()
 
 

@@ -12,8 +12,9 @@ from clearhouse.payments.models import PaymentIntent, Refund
 
 
 def intent_select_for_update(*, intent_id: int) -> PaymentIntent:
-    """The intent, locked, with its order read alongside (not locked: the order's own services lock it)."""
-    return PaymentIntent.objects.select_for_update(of=("self",)).select_related("order").get(pk=intent_id)
+    """The intent, locked, with its order, merchant and customer read alongside (not locked: only the intent is)."""
+    return PaymentIntent.objects.select_for_update(of=("self",)).select_related(
+        "order", "merchant", "customer").get(pk=intent_id)
 
 
 def refund_select_for_update(*, refund_id: int) -> Refund:

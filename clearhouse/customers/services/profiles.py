@@ -30,11 +30,13 @@ def customer_profile_ensure(*, user) -> CustomerProfile:
         return profile
     try:
         with transaction.atomic():
-            return CustomerProfile.objects.create(
+            profile = CustomerProfile.objects.create(
                 user=user, display_name=(user.get_full_name() or user.username)[:100], email=user.email or "",
             )
     except IntegrityError:  # made meanwhile by a concurrent request of the same user
-        return CustomerProfile.objects.get(user=user)
+        profile = CustomerProfile.objects.get(user=user)
+    user.customer_profile = profile  # the user object the request holds knows it from now on
+    return profile
 
 
 def _email(value: str) -> str:
