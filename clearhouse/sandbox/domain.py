@@ -13,8 +13,10 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
+
+from clearhouse.core.money import round_minor
 
 
 class Behaviour(StrEnum):
@@ -149,7 +151,7 @@ def expiry_in_future(*, month: int, year: int, today: date) -> bool:
 def fee_minor(*, amount_received_minor: int, fee_rate: Decimal) -> int:
     """The sandbox's fee on a captured amount: amount * rate, rounded half up to a minor unit."""
     assert amount_received_minor >= 0
-    return int((Decimal(amount_received_minor) * fee_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return round_minor(Decimal(amount_received_minor) * fee_rate)
 
 
 # --- webhooks ----------------------------------------------------------------

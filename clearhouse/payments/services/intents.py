@@ -184,20 +184,31 @@ def payment_confirm(*, intent: PaymentIntent, payment_token: str, actor=None) ->
     if not go:
         return locked
     key = f"{locked.reference}:confirm:{payment_token}"[:200]
+    remote = _ask_in_flight(locked, "confirm", key, actor, lambda: provider_for(
+        locked.provider, merchant_id=locked.merchant_id).confirm(
+            provider_reference=locked.provider_reference, payment_token=payment_token,
+            return_url=f"{pay_url(locked)}return/{locked.reference}/", idempotency_key=key))
+    if isinstance(remote, PaymentIntent):
+        return remote
+    return _apply(locked.pk, remote, source="api", actor=actor)
+
+
+def _ask_in_flight(locked: PaymentIntent, operation: str, key: str, actor, call) -> ProviderPayment | PaymentIntent:
+    """Call the provider for a payment marked processing: its answer, or the intent as the failure left it.
+
+    A decline or a refusal of the request itself (a bad or used token) fails the payment; no answer at all
+    leaves the outcome unknown (see `_outcome_unknown`).
+    """
     try:
-        remote = provider_call(
-            provider=locked.provider, operation="confirm", request_id=key, intent=locked,
-            call=lambda: provider_for(locked.provider, merchant_id=locked.merchant_id).confirm(
-                provider_reference=locked.provider_reference, payment_token=payment_token,
-                return_url=f"{pay_url(locked)}return/{locked.reference}/", idempotency_key=key))
+        return provider_call(provider=locked.provider, operation=operation, request_id=key, intent=locked,
+                             call=call)
     except PaymentDeclined as exc:
         return _failed_if_processing(locked.pk, code=exc.decline_code, message=exc.message, actor=actor)
     except ProviderUnavailable as exc:
         return _outcome_unknown(locked.pk, exc, actor=actor)
-    except PaymentError as exc:  # the provider refused the request itself (a bad or used token)
+    except PaymentError as exc:
         return _failed_if_processing(locked.pk, code=getattr(exc, "error_code", exc.code), message=exc.message,
                                      actor=actor)
-    return _apply(locked.pk, remote, source="api", actor=actor)
 
 
 def payment_return(*, intent: PaymentIntent, params: dict[str, str], actor=None) -> PaymentIntent:
@@ -213,18 +224,10 @@ def payment_return(*, intent: PaymentIntent, params: dict[str, str], actor=None)
     if not go:
         return locked
     key = f"{locked.reference}:return"
-    try:
-        remote = provider_call(
-            provider=locked.provider, operation="return", request_id=key, intent=locked,
-            call=lambda: adapter.handle_return(provider_reference=locked.provider_reference, params=params,
-                                               idempotency_key=key))
-    except PaymentDeclined as exc:
-        return _failed_if_processing(locked.pk, code=exc.decline_code, message=exc.message, actor=actor)
-    except ProviderUnavailable as exc:
-        return _outcome_unknown(locked.pk, exc, actor=actor)
-    except PaymentError as exc:
-        return _failed_if_processing(locked.pk, code=getattr(exc, "error_code", exc.code), message=exc.message,
-                                     actor=actor)
+    remote = _ask_in_flight(locked, "return", key, actor, lambda: adapter.handle_return(
+        provider_reference=locked.provider_reference, params=params, idempotency_key=key))
+    if isinstance(remote, PaymentIntent):
+        return remote
     if remote.status == S.REQUIRES_PAYMENT:
         # Nothing happened yet at the provider (the customer came back early): back to waiting.
         with transaction.atomic():

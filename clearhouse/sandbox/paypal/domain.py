@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from clearhouse.core.money import round_minor
+
 SUPPORTED_CURRENCIES = frozenset(
     "AUD BRL CAD CNY CZK DKK EUR HKD HUF ILS JPY MYR MXN TWD NZD NOK PHP PLN GBP SGD SEK CHF THB USD".split())
 NO_DECIMALS = frozenset({"JPY", "HUF", "TWD"})
@@ -142,7 +144,7 @@ def format_value(amount: Decimal, currency: str) -> str:
 
 def fee_for(amount: Decimal, currency: str) -> Decimal:
     places = 0 if currency in NO_DECIMALS else 2
-    return (amount * FEE_RATE).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return Decimal(round_minor(amount.scaleb(places) * FEE_RATE)).scaleb(-places)
 
 
 def signed_string(*, transmission_id: str, transmission_time: str, webhook_id: str, body: bytes) -> bytes:

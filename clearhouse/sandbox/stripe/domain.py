@@ -16,8 +16,10 @@ import secrets
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
+
+from clearhouse.core.money import round_minor
 
 
 class Behaviour(StrEnum):
@@ -203,7 +205,7 @@ def check_amount(amount: int, currency: str, param: str = "amount") -> None:
 def fee_minor(*, amount: int, rate: Decimal, fixed: int) -> int:
     """The simulator's processing fee on a captured amount: amount x rate, half up, plus a fixed part."""
     assert amount >= 0
-    return int((Decimal(amount) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)) + fixed
+    return round_minor(Decimal(amount) * rate) + fixed
 
 
 # --- cards -------------------------------------------------------------------------------------------
