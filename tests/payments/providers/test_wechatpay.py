@@ -249,7 +249,8 @@ def test_callbacks_are_refused_when_anything_is_off(wechatpay, case):
     if case == "body":
         body = body.replace(b'"summary":"', b'"summary":"x')
     elif case == "signature":
-        headers["Wechatpay-Signature"] = "A" + headers["Wechatpay-Signature"][1:]
+        signature = headers["Wechatpay-Signature"]
+        headers["Wechatpay-Signature"] = ("B" if signature[0] == "A" else "A") + signature[1:]  # always a change
     elif case == "serial":
         headers["Wechatpay-Serial"] = "1234ABCD"
     adapter = wechatpay.adapter(apiv3_key="k" * 32) if case == "key" else wechatpay.provider
