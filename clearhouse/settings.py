@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "clearhouse.orders",
     "clearhouse.notifications",
     "clearhouse.payments",
+    "clearhouse.settlement",
     "clearhouse.sandbox",
     "clearhouse.sandbox.stripe",
     "clearhouse.sandbox.paypal",
@@ -215,6 +216,11 @@ POINTS_VALID_DAYS = int(os.environ.get("CLEARHOUSE_POINTS_VALID_DAYS", "365"))
 # Orders: an order not paid this long after checkout is cancelled as expired
 # and its stock, coupon uses and points go back.
 ORDER_UNPAID_EXPIRY = timedelta(minutes=int(os.environ.get("CLEARHOUSE_ORDER_UNPAID_EXPIRY_MINUTES", "30")))
+
+# Settlement: an order is eligible once it has been in this state for the
+# schedule's eligibility delay (manual statements: the default delay below).
+CLEARHOUSE_SETTLEMENT_ELIGIBLE_STATUS = os.environ.get("CLEARHOUSE_SETTLEMENT_ELIGIBLE_STATUS", "completed")
+CLEARHOUSE_SETTLEMENT_DEFAULT_DELAY_DAYS = int(os.environ.get("CLEARHOUSE_SETTLEMENT_DEFAULT_DELAY_DAYS", "0"))
 
 # The address customers and providers reach this installation at: links in
 # emails and SMS, provider return and notification (webhook) URLs.

@@ -54,23 +54,31 @@ REQUEST_REFUNDS = "payments.request_refunds"
 APPROVE_REFUNDS = "payments.approve_refunds"  # large refunds (maker-checker), offline refund payouts
 _PAYMENT_DESK = frozenset({VIEW_PAYMENTS, CAPTURE_PAYMENTS, REQUEST_REFUNDS})
 _PAYMENT_FINANCE = frozenset({VIEW_PAYMENTS, RECORD_OFFLINE_PAYMENTS, CAPTURE_PAYMENTS, REQUEST_REFUNDS})
+VIEW_STATEMENTS = "settlement.view_statements"  # merchant-scoped callers: their merchant's statements only
+CONFIRM_STATEMENTS = "settlement.confirm_statements"  # the merchant's side: confirm or dispute
+PREPARE_STATEMENTS = "settlement.prepare_statements"  # finance: manual statements, issue, adjust, re-issue
+RECORD_PAYOUTS = "settlement.record_payouts"  # finance manager: the payout and its voucher
+MANAGE_FEE_RULES = "settlement.manage_fee_rules"  # admin: fee rules and schedules (master data)
+_STATEMENTS_MERCHANT = frozenset({VIEW_STATEMENTS, CONFIRM_STATEMENTS})
 # Finance looks after customers' money questions; points are a liability, so only a manager adjusts them.
 _CUSTOMER_CARE = frozenset({VIEW_CUSTOMERS, TAG_CUSTOMERS, ANSWER_FEEDBACK})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.CUSTOMER: frozenset({CUSTOMER_SELF_SERVICE, PLACE_ORDERS, PAY_ORDERS}),
-    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK,
-    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK,
+    Role.MERCHANT_STAFF: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK | _STATEMENTS_MERCHANT,
+    Role.MERCHANT_ADMIN: frozenset({VIEW_LEDGER}) | _SHOP | _ORDER_DESK | _PAYMENT_DESK | _STATEMENTS_MERCHANT,
     Role.FINANCE_CLERK: frozenset({VIEW_LEDGER, POST_ENTRY}) | _SHOP_READ | _CUSTOMER_CARE | _ORDER_FINANCE
-    | _PAYMENT_FINANCE,
+    | _PAYMENT_FINANCE | {VIEW_STATEMENTS, PREPARE_STATEMENTS},
     Role.FINANCE_MANAGER: frozenset({VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD})
-    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS} | _ORDER_FINANCE | _PAYMENT_FINANCE | {APPROVE_REFUNDS},
-    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_PAYMENTS}) | _SHOP_READ,
+    | _SHOP_READ | _CUSTOMER_CARE | {ADJUST_POINTS} | _ORDER_FINANCE | _PAYMENT_FINANCE | {APPROVE_REFUNDS}
+    | {VIEW_STATEMENTS, PREPARE_STATEMENTS, RECORD_PAYOUTS},
+    Role.AUDITOR: frozenset({VIEW_LEDGER, VIEW_CUSTOMERS, VIEW_ORDERS, VIEW_PAYMENTS, VIEW_STATEMENTS}) | _SHOP_READ,
     Role.ADMIN: frozenset(
         {VIEW_LEDGER, POST_ENTRY, REVERSE_ENTRY, MANAGE_ACCOUNTS, CLOSE_PERIOD, MANAGE_API_KEYS}
     ) | _SHOP | {MANAGE_CATEGORIES} | _CUSTOMER_CARE | {ADJUST_POINTS, CUSTOMER_SELF_SERVICE}
     | _ORDER_DESK | _ORDER_FINANCE | {MANAGE_COUPONS, PLACE_ORDERS}
-    | _PAYMENT_FINANCE | {APPROVE_REFUNDS, PAY_ORDERS},
+    | _PAYMENT_FINANCE | {APPROVE_REFUNDS, PAY_ORDERS}
+    | {VIEW_STATEMENTS, PREPARE_STATEMENTS, MANAGE_FEE_RULES, RECORD_PAYOUTS, CONFIRM_STATEMENTS},
 }
 
 

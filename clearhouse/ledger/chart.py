@@ -32,6 +32,10 @@ OPENING_EQUITY = ChartAccount("3000", "Opening balance equity", AccountType.EQUI
 SALES = ChartAccount("4000", "Sales", AccountType.INCOME)
 SERVICE_FEE_INCOME = ChartAccount("4100", "Service fee income", AccountType.INCOME)
 PAYMENT_FEES = ChartAccount("6100", "Payment processing fees", AccountType.EXPENSE)
+# Coupons and points the platform funds: owed to the merchant at settlement, a cost of the platform.
+PLATFORM_PROMOTIONS = ChartAccount("6200", "Platform-funded discounts", AccountType.EXPENSE)
+# Finance's corrections of statements after a merchant's dispute.
+SETTLEMENT_ADJUSTMENTS = ChartAccount("6300", "Settlement adjustments", AccountType.EXPENSE)
 
 
 # Accounts of the chart, once known to be committed, by (code, currency, merchant id, customer id): posting a

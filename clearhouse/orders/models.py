@@ -8,6 +8,7 @@ their merchant key (merchant scoping is one filter; DESIGN §13).
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from clearhouse.core.append_only import AppendOnlyModel
 from clearhouse.orders.domain import OrderStatus
@@ -154,6 +155,8 @@ class Order(models.Model):
     customer = models.ForeignKey("customers.CustomerProfile", on_delete=models.PROTECT, related_name="orders")
     merchant = models.ForeignKey("accounts.Merchant", on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=OrderStatus.SUBMITTED.value)
+    # When the order entered its current status: settlement's eligibility clock (an index serves its scan).
+    status_changed_at = models.DateTimeField(default=timezone.now)
     currency = models.CharField(max_length=3)
     subtotal_minor = models.BigIntegerField()
     merchant_coupon_amount_minor = models.BigIntegerField(default=0)
@@ -191,6 +194,7 @@ class Order(models.Model):
             models.Index(fields=["merchant", "status"], name="order_merchant_status_idx"),
             models.Index(fields=["customer", "-id"], name="order_customer_idx"),
             models.Index(fields=["status", "expires_at"], name="order_expiry_idx"),
+            models.Index(fields=["status", "status_changed_at"], name="order_status_since_idx"),
         ]
         permissions = [
             ("place_orders", "Keep a cart, check out, follow and cancel one's own orders"),

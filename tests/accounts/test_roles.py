@@ -11,6 +11,7 @@ from clearhouse.accounts.roles import (
     CAPTURE_PAYMENTS,
     CLOSE_PERIOD,
     COMPLETE_ORDERS,
+    CONFIRM_STATEMENTS,
     CUSTOMER_SELF_SERVICE,
     FULFIL_ORDERS,
     MANAGE_API_KEYS,
@@ -29,6 +30,7 @@ from clearhouse.accounts.roles import (
     VIEW_LEDGER,
     VIEW_ORDERS,
     VIEW_PAYMENTS,
+    VIEW_STATEMENTS,
     VIEW_STOCK,
     Role,
     roles_sync,
@@ -66,7 +68,7 @@ def test_the_permission_table_follows_the_design():
     for role in MERCHANT_ROLES:  # their own sub-ledger, catalog, stock and orders (keys are merchant-scoped)
         assert ROLE_PERMISSIONS[role] == {VIEW_LEDGER, VIEW_CATALOG, MANAGE_CATALOG, VIEW_STOCK, MANAGE_STOCK,
                                           VIEW_ORDERS, FULFIL_ORDERS, VIEW_PAYMENTS, CAPTURE_PAYMENTS,
-                                          REQUEST_REFUNDS}
+                                          REQUEST_REFUNDS, VIEW_STATEMENTS, CONFIRM_STATEMENTS}
     for role in (Role.FINANCE_CLERK, Role.FINANCE_MANAGER):  # finance records payment and closes orders
         assert {VIEW_ORDERS, MARK_ORDERS_PAID, COMPLETE_ORDERS} <= ROLE_PERMISSIONS[role]
         assert FULFIL_ORDERS not in ROLE_PERMISSIONS[role]

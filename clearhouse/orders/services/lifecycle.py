@@ -47,10 +47,12 @@ def _transition_locked(locked: Order, to: OrderStatus, actor, note: str) -> Orde
     """`order_transition` for an order the caller has locked in its open transaction."""
     check_transition(locked.status, to)
     before = locked.status
-    Order.objects.filter(pk=locked.pk).update(status=to, updated_at=timezone.now())
+    now = timezone.now()
+    Order.objects.filter(pk=locked.pk).update(status=to, status_changed_at=now, updated_at=now)
     OrderStatusChange.objects.create(order=locked, from_status=before, to_status=to, actor=actor_label(actor),
                                      note=note[:500])
     locked.status = to
+    locked.status_changed_at = now
     return locked
 
 

@@ -1,0 +1,1 @@
+"""Merchant settlement: fee rules, schedules, statements merchants confirm, payouts (DESIGN §6)."""
