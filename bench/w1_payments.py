@@ -3,18 +3,20 @@
 Every simulated customer is its own httpx client with its own session
 (logged in at /accounts/login/ before the clock starts) and, per order:
 
-  1. POST /api/v1/cart/lines                  one SKU, quantity 1
-  2. POST /api/v1/cart/checkout               -> one order (one merchant)
-  3. POST /api/v1/orders/{number}/payments    card -> next_action.url, the sandbox's hosted form
+  1. POST /api/v1/cart/checkout {lines, address} -> one order (one merchant): a direct checkout ("buy
+                                                 now") of one SKU, quantity 1, as a shop's buy-now button
+                                                 does (the cart is not used; adding to the cart first is
+                                                 one more request, BENCH_W1_CART=1)
+  2. POST /api/v1/orders/{number}/payments    card -> next_action.url, the sandbox's hosted form
                                                  (Clearhouse calls the sandbox API: create)
-  4. GET  that form                           (the browser's page load)
-  5. POST the form, test card 4242 4242 4242 4242, 12/34, 123 -> 302 with payment_method=pm_...
-  6. POST /api/v1/payments/{reference}/confirm {payment_token} -> "captured"
+  3. GET  that form                           (the browser's page load)
+  4. POST the form, test card 4242 4242 4242 4242, 12/34, 123 -> 302 with payment_method=pm_...
+  5. POST /api/v1/payments/{reference}/confirm {payment_token} -> "captured"
                                                  (Clearhouse calls the sandbox API: confirm; the
                                                  capture is posted to the ledger in that request)
 
-An order counts as paid when step 6 answers `captured`; its latency is steps
-1-6. The sandbox's signed webhook (/webhooks/sandbox/) and our payment
+An order counts as paid when step 5 answers `captured`; its latency is steps
+1-5. The sandbox's signed webhook (/webhooks/sandbox/) and our payment
 notifications (email, SMS) are delivered by the task worker (`db_worker`, a
 second process) after commit: the clock of the rate stops at the last
 `captured`, and the time the worker then still needed to drain the queue is
@@ -82,6 +84,7 @@ RAW_ACCOUNTS = 1000
 TARGET_RAW, TARGET_STATEMENTS = 0.1, 30
 COUNT_ORDERS, COUNT_WARMUP = 10, 3
 STEPS = ("cart/lines", "checkout", "start payment", "form GET", "form POST", "confirm")
+VIA_CART = os.environ.get("BENCH_W1_CART") == "1"  # the cart line as its own request, then the cart's checkout
 
 
 # --- setup (untimed, ORM in this process) ------------------------------------------------------
@@ -330,9 +333,14 @@ class Customer:
 
     def pay(self) -> None:
         marks = [time.perf_counter()]
-        self._api("/cart/lines", {"sku": self.rng.choice(self.skus), "quantity": 1}, 201)
+        line = {"sku": self.rng.choice(self.skus), "quantity": 1}
+        if VIA_CART:
+            self._api("/cart/lines", line, 201)
+            checkout = {"address": ADDRESS}
+        else:
+            checkout = {"address": ADDRESS, "lines": [line]}
         marks.append(time.perf_counter())
-        number = self._api("/cart/checkout", {"address": ADDRESS}, 201)["orders"][0]["number"]
+        number = self._api("/cart/checkout", checkout, 201)["orders"][0]["number"]
         marks.append(time.perf_counter())
         intent = self._api(f"/orders/{number}/payments", {"method": "card"}, 201)
         marks.append(time.perf_counter())
@@ -576,8 +584,8 @@ def run(report, orders: int, raw_n: int, seed: int = 1) -> None:
                 f"threads + db_worker (poll {WORKER_INTERVAL_S} s); provider simulator: "
                 + ("Clearhouse's own server and database (BENCH_W1_PROVIDER=same)." if same else
                    f"its own gunicorn ({PROVIDER_WORKERS} workers) + worker + database, same machine."))
-    report.line("     per order: cart line, checkout, start card payment (-> sandbox create), hosted form GET + "
-                "POST (4242...), confirm (-> sandbox")
+    report.line(f"     per order: {'cart line, checkout of the cart' if VIA_CART else 'direct checkout (buy now)'}, "
+                "start card payment (-> sandbox create), hosted form GET + POST (4242...), confirm (-> sandbox")
     report.line("     confirm; the capture is posted to the ledger). Paid = confirm answered `captured`; the "
                 "webhook and notifications are")
     report.line(f"     drained by the workers after the clock stops (printed as drain). {len(skus)} SKUs of "

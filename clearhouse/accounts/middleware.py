@@ -19,10 +19,10 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = request.user
+        # The path first: an open path (the API with its bearer keys, webhooks) never loads the session.
         if (
-            user.is_authenticated
-            and not request.path.startswith(OPEN_PREFIXES)
+            not request.path.startswith(OPEN_PREFIXES)
+            and (user := request.user).is_authenticated
             and user_requires_mfa(user)
             and not session_is_verified(request)
         ):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import Permission
+from django.utils.functional import LazyObject
 
+from clearhouse.accounts.auth_backends import PERMISSION_ROWS_ATTR
 from clearhouse.accounts.models import ApiKey, User
 from clearhouse.accounts.roles import MFA_ROLES, ROLE_PERMISSIONS, Role
 from clearhouse.core.errors import PermissionDenied
@@ -41,9 +44,21 @@ class Principal:
 
 
 def principal_for_user(user: User) -> Principal:
-    """The user's permissions and roles, read in one query (their roles' permissions, with each role's name)."""
-    rows = list(Permission.objects.filter(group__user=user).values_list(
-        "content_type__app_label", "codename", "group__name"))
+    """The user's permissions and roles, read in one query (their roles' permissions, with each role's name).
+
+    A user signed in by a session was loaded with those rows already (auth_backends.AccountBackend, same
+    query as the user, so as fresh as the user row): the first principal built from that object uses them,
+    any later one reads again (a role changed during the request is seen).
+    """
+    while isinstance(user, LazyObject):  # request.user (perhaps wrapped twice by middleware): the user inside
+        user.pk  # noqa: B018 - evaluates the lazy object
+        user = user._wrapped
+    preloaded = vars(user).pop(PERMISSION_ROWS_ATTR, None)
+    if preloaded is not None:
+        rows = [tuple(row) for row in (json.loads(preloaded) if isinstance(preloaded, str) else preloaded)]
+    else:
+        rows = list(Permission.objects.filter(group__user=user).values_list(
+            "content_type__app_label", "codename", "group__name"))
     roles = frozenset(role for _, _, role in rows)
     if user.is_superuser:
         perms = frozenset(ROLE_PERMISSIONS[Role.ADMIN])

@@ -271,7 +271,8 @@ def stock_reserve(*, lines: Iterable[tuple[int, int]], reference: str, expires_a
 
 
 def stock_reserve_many(*, holds: Mapping[str, Iterable[tuple[int, int]]], expires_at: datetime | None = None,
-                       actor=None) -> dict[str, list[Reservation]]:
+                       actor=None, merchants: Mapping[int, int] | None = None,
+                       new_references: bool = False) -> dict[str, list[Reservation]]:
     """Hold stock for several references at once (the orders of one checkout): every hold or none.
 
     Each reference is checked as in `stock_reserve`, but the stock rows of
@@ -279,6 +280,11 @@ def stock_reserve_many(*, holds: Mapping[str, Iterable[tuple[int, int]]], expire
     the same SKUs can wait for one another but never deadlock. A SKU may
     appear in one hold only; a reference that already holds stock is a
     conflict (no replay: the caller's own transaction makes the retry safe).
+
+    A caller that knows each variant's merchant passes `merchants` (variant id -> merchant id, read in its
+    own transaction: not read again). `new_references=True` is for references the caller made in its open
+    transaction (checkout's fresh order numbers): no hold can exist for them, so none is looked for, and
+    no savepoint is taken: a refusal must roll the caller's transaction back (checkout lets it propagate).
     """
     checked = {}
     for reference, lines in holds.items():
@@ -287,18 +293,27 @@ def stock_reserve_many(*, holds: Mapping[str, Iterable[tuple[int, int]]], expire
     ids = [ln.variant_id for _, ln in pairs]
     if not pairs or len(set(ids)) != len(ids):
         raise ValidationFailed("Each SKU is held by one reference, and there is at least one.", param="holds")
-    merchants = variant_merchant_ids(ids)
+    merchants = variant_merchant_ids(ids) if merchants is None else merchants
     for reference, line in pairs:
         if line.variant_id not in merchants:
             raise UnknownSku(f"No SKU with variant id {line.variant_id}.", param=f"{reference}.variant_id")
-    with transaction.atomic():
-        if Reservation.objects.filter(reference__in=list(checked), status=ReservationStatus.ACTIVE).exists():
-            raise ReservationConflict("A reference already holds stock; release it first.", param="holds")
+    if new_references:
+        if not connection.in_atomic_block:
+            raise RuntimeError("stock_reserve_many(new_references=True) runs inside the caller's transaction")
         held = _hold(pairs, merchants, expires_at, actor)
+    else:
+        held = _reserve_checked(pairs, checked, merchants, expires_at, actor)
     out: dict[str, list[Reservation]] = {ref: [] for ref in checked}
     for reservation in held:
         out[reservation.reference].append(reservation)
     return out
+
+
+def _reserve_checked(pairs, checked, merchants, expires_at, actor) -> list[Reservation]:
+    with transaction.atomic():
+        if Reservation.objects.filter(reference__in=list(checked), status=ReservationStatus.ACTIVE).exists():
+            raise ReservationConflict("A reference already holds stock; release it first.", param="holds")
+        return _hold(pairs, merchants, expires_at, actor)
 
 
 def _resolve(reservation: Reservation, to: ReservationStatus, actor) -> bool:

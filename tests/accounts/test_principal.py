@@ -65,3 +65,29 @@ def test_a_platform_api_key_sees_every_merchant(db):
     principal = principal_for_api_key(key)
     assert principal.merchant_id is None
     assert principal.permissions == ROLE_PERMISSIONS[Role.FINANCE_MANAGER]
+
+
+def test_a_signed_in_users_permissions_come_with_the_user_row(db, client):
+    """A session's user is loaded with their roles' permissions in the same query: the API's principal asks
+    nothing more, and a role granted since the last request counts at once (read with the user each time)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = user_create(username="cara", password="x-cara-pass-1", role=Role.CUSTOMER)
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/ledger/accounts").status_code == 403  # a customer sees no ledger
+    # the ORM's own permission query quotes its table names; the user's subquery does not
+    assert not any('"auth_permission"' in q["sql"] for q in queries.captured_queries)
+    user_role_grant(user=user, role=Role.FINANCE_CLERK)
+    assert client.get("/api/v1/ledger/accounts").status_code != 403
+
+
+def test_a_principal_reads_the_preloaded_permissions_once(db):
+    from clearhouse.accounts.auth_backends import AccountBackend
+
+    user = user_create(username="dora", password="x-dora-pass-1", role=Role.CUSTOMER)
+    loaded = AccountBackend().get_user(user.pk)
+    assert principal_for_user(loaded).permissions == ROLE_PERMISSIONS[Role.CUSTOMER]
+    user_role_grant(user=user, role=Role.AUDITOR)
+    assert principal_for_user(loaded).permissions == ROLE_PERMISSIONS[Role.CUSTOMER] | ROLE_PERMISSIONS[Role.AUDITOR]

@@ -230,3 +230,34 @@ def test_a_customer_edits_lines_before_approval_but_not_after(api_lin, api_merch
 def test_an_unknown_order_number_is_a_404_and_a_malformed_one_a_400(api_lin, skus):
     _error(api_lin.get("/orders/SO-20260101-000001"), 404, "not_found")
     assert api_lin.get("/orders/not-a-number").status_code == 400
+
+
+# --- direct checkout ("buy now") -------------------------------------------------------------
+def test_a_direct_checkout_buys_the_lines_given_and_leaves_the_cart_alone(api_lin, skus, customer):
+    assert api_lin.post("/cart/lines", {"sku": "NOODLE-1", "quantity": 1}).status_code == 201
+    r = api_lin.post("/cart/checkout", {"address": ADDRESS, "lines": [
+        {"sku": "TEA-1", "quantity": 2}, {"variant_id": skus["noodles"].pk, "quantity": 3}]})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert [(o["merchant"], o["total"], [(ln["sku"], ln["quantity"]) for ln in o["lines"]]) for o in body["orders"]] \
+        == [("teahouse", "200.00", [("TEA-1", 2)]), ("noodles", "59.97", [("NOODLE-1", 3)])]
+    assert [o["timeline"][0]["to_status"] for o in body["orders"]] == ["submitted", "submitted"]
+    # The answer is what a read of the orders gives.
+    for placed in body["orders"]:
+        assert api_lin.get(f"/orders/{placed['number']}").json() == placed
+    assert [(ln["sku"], ln["quantity"]) for ln in api_lin.get("/cart").json()["lines"]] == [("NOODLE-1", 1)]
+    assert counters(skus["tea"])[1] == 2 and counters(skus["noodles"])[1] == 3
+
+
+@pytest.mark.parametrize(("lines", "status", "code"), [
+    ([{"sku": "NOPE", "quantity": 1}], 404, "unknown_sku"),
+    ([{"sku": "TEA-1", "quantity": 0}], 400, "invalid_quantity"),
+    ([{"sku": "TEA-1", "quantity": 1}, {"variant_id": None, "sku": "TEA-1", "quantity": 1}], 400, "validation_failed"),
+    ([{"quantity": 1}], 400, "validation_failed"),
+    ([{"sku": "TEA-1", "quantity": 11}], 409, "insufficient_stock"),
+])
+def test_bad_direct_checkouts_are_refused_and_nothing_changes(api_lin, skus, customer, lines, status, code):
+    r = api_lin.post("/cart/checkout", {"address": ADDRESS, "lines": lines})
+    assert r.status_code == status, r.content
+    assert Order.objects.count() == 0
+    assert counters(skus["tea"])[1] == 0

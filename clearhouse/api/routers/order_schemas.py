@@ -43,18 +43,22 @@ class AddressIn(StrictBody):
     postal_code: str = Field("", max_length=20)
 
 
+class OrderLineIn(StrictBody):
+    variant_id: int | None = Field(None, ge=1, le=MAX_ID)
+    sku: str | None = Field(None, max_length=64)
+    quantity: Quantity
+
+
 class CheckoutIn(StrictBody):
+    lines: list[OrderLineIn] | None = Field(
+        None, min_length=1, max_length=100,
+        description="A direct checkout (\"buy now\"): these SKUs and quantities instead of the cart, which is "
+                    "left as it is. Without it, the cart is checked out and emptied.")
     address_id: int | None = Field(None, ge=1, le=MAX_ID, description="One of my addresses...")
     address: AddressIn | None = Field(None, description="...or an address typed in")
     platform_coupon: str | None = Field(None, max_length=40)
     merchant_coupons: list[str] = Field(default_factory=list, max_length=50)
     points: int = Field(0, ge=0, le=2**63 - 1, description="Points to redeem")
-
-
-class OrderLineIn(StrictBody):
-    variant_id: int | None = Field(None, ge=1, le=MAX_ID)
-    sku: str | None = Field(None, max_length=64)
-    quantity: Quantity
 
 
 class OrderLinesIn(StrictBody):
@@ -224,7 +228,8 @@ def timeline_out(change: OrderStatusChange) -> dict:
 def order_detail_out(o: Order, *, timeline: list[OrderStatusChange]) -> dict:
     address = dict(recipient=o.ship_recipient, phone=o.ship_phone, region=o.ship_region, city=o.ship_city,
                    line=o.ship_line, postal_code=o.ship_postal_code)
-    return dict(order_out(o), shipping_address=address, lines=[_line_out(ln) for ln in o.lines.order_by("id")],
+    lines = sorted(o.lines.all(), key=lambda ln: ln.pk)  # the lines checkout just wrote, or one read
+    return dict(order_out(o), shipping_address=address, lines=[_line_out(ln) for ln in lines],
                 timeline=[timeline_out(c) for c in timeline])
 
 

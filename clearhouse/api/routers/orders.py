@@ -115,7 +115,8 @@ def remove_line(request, line_id: PathId):
 
 
 @cart_router.post("/checkout", response={201: CheckoutOut},
-                  summary="Check out: one order per merchant under one checkout group")
+                  summary="Check out the cart, or the `lines` given (buy now): one order per merchant under one "
+                          "checkout group")
 def checkout(request, payload: CheckoutIn):
     customer = _customer(request)
     if (payload.address_id is None) == (payload.address is None):
@@ -124,11 +125,23 @@ def checkout(request, payload: CheckoutIn):
         address = services.ShippingAddress.of(address_get(customer=customer, address_id=payload.address_id))
     else:
         address = services.ShippingAddress(**payload.address.dict())
+    lines = None
+    if payload.lines is not None:
+        lines = [services.DirectLine(sku=ln.sku, variant_id=ln.variant_id, quantity=ln.quantity)
+                 for ln in payload.lines]
     group = services.checkout_submit(customer=customer, address=address, platform_coupon=payload.platform_coupon,
                                      merchant_coupons=payload.merchant_coupons, points=payload.points,
-                                     actor=request.auth)
-    orders = [_detail(o) for o in group.orders.order_by("id")]
+                                     actor=request.auth, lines=lines)
+    orders = [_placed_detail(o) for o in sorted(group.orders.all(), key=lambda o: o.pk)]
     return Status(201, checkout_out(group, orders=orders))
+
+
+def _placed_detail(order: Order) -> dict:
+    """An order checkout just wrote, answered from the rows it wrote (lines, timeline, merchant), else read."""
+    written = getattr(order, "_prefetched_objects_cache", {})
+    if {"lines", "status_changes"} <= written.keys() and "merchant" in order._state.fields_cache:
+        return order_detail_out(order, timeline=list(written["status_changes"]))
+    return _detail(order)
 
 
 # --- orders --------------------------------------------------------------------------------

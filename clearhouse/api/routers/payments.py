@@ -97,8 +97,15 @@ def _money(text, currency: str) -> Money:
 
 
 def _payment(intent: PaymentIntent, *, staff: bool) -> dict:
-    """The intent as it now stands in the database (services hand back locked rows without relations)."""
-    return payment_out(PaymentIntent.objects.select_related("order", "merchant").get(pk=intent.pk), staff=staff)
+    """The intent as it now stands in the database.
+
+    Services hand back the row they last locked and wrote (the payment locks read its order and merchant
+    alongside): that one is answered as it is; a row without those relations is read again.
+    """
+    cached = intent._state.fields_cache
+    if "order" not in cached or "merchant" not in cached or intent.order is None or intent.merchant is None:
+        intent = PaymentIntent.objects.select_related("order", "merchant").get(pk=intent.pk)
+    return payment_out(intent, staff=staff)
 
 
 def _refund(refund: Refund) -> dict:

@@ -2,15 +2,17 @@
 
     cart       cart_line_add, cart_line_set_quantity, cart_line_remove, cart_clear
     coupons    coupon_create (coupon_use / coupon_release run inside checkout and cancel)
-    checkout   checkout_preview, checkout_submit (ShippingAddress), order_numbers_take
+    checkout   checkout_preview, checkout_submit (ShippingAddress, DirectLine), order_numbers_take
     edit       order_lines_edit
-    lifecycle  order_transition, order_approve, order_lock, order_mark_paid, order_payment_window_extend,
+    lifecycle  order_transition, order_approve, order_lock, order_mark_paid, order_paid_if_payable,
+               order_payment_window_extend,
                order_ship, order_deliver,
                order_complete, order_cancel, orders_expire
 """
 
 from clearhouse.orders.services.cart import cart_clear, cart_line_add, cart_line_remove, cart_line_set_quantity
 from clearhouse.orders.services.checkout import (
+    DirectLine,
     ShippingAddress,
     checkout_preview,
     checkout_submit,
@@ -25,6 +27,7 @@ from clearhouse.orders.services.lifecycle import (
     order_deliver,
     order_lock,
     order_mark_paid,
+    order_paid_if_payable,
     order_payment_window_extend,
     order_ship,
     order_transition,
@@ -32,6 +35,7 @@ from clearhouse.orders.services.lifecycle import (
 )
 
 __all__ = [
+    "DirectLine",
     "ShippingAddress",
     "cart_clear",
     "cart_line_add",
@@ -47,6 +51,7 @@ __all__ = [
     "order_lines_edit",
     "order_lock",
     "order_mark_paid",
+    "order_paid_if_payable",
     "order_payment_window_extend",
     "order_numbers_take",
     "order_ship",

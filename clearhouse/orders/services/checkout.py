@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clearhouse.catalog.selectors import variant_list, variant_price
@@ -76,6 +77,45 @@ class ShippingAddress:
                                        param=f"address.{name}")
 
 
+@dataclass(frozen=True)
+class DirectLine:
+    """A line of a direct checkout ("buy now"): a SKU (by code or variant id) and a quantity, no cart."""
+
+    quantity: int
+    sku: str | None = None
+    variant_id: int | None = None
+
+
+MAX_DIRECT_LINES = 100
+
+
+def _direct_lines(lines: Sequence[DirectLine]) -> tuple[list[CartLine], dict]:
+    """Unsaved cart lines for `lines` and the variants on sale they name, read in one query."""
+    from clearhouse.orders.services.cart import check_cart_quantity
+
+    if len(lines) > MAX_DIRECT_LINES:
+        raise ValidationFailed(f"A checkout holds at most {MAX_DIRECT_LINES} SKUs.", param="lines")
+    for i, line in enumerate(lines):
+        check_cart_quantity(line.quantity, param=f"lines[{i}].quantity")
+        if line.variant_id is None and not line.sku:
+            raise ValidationFailed("Name the SKU (sku or variant_id).", param=f"lines[{i}].sku")
+    found = list(variant_list(published_only=True).filter(
+        Q(sku__in=[ln.sku for ln in lines if ln.sku]) | Q(pk__in=[ln.variant_id for ln in lines if ln.variant_id]))
+        .select_related("product", "merchant"))
+    by_sku, by_id = {v.sku: v for v in found}, {v.pk: v for v in found}
+    out, seen = [], set()
+    for i, line in enumerate(lines):
+        variant = by_id.get(line.variant_id) if line.variant_id is not None else by_sku.get(line.sku)
+        if variant is None or (line.sku and line.variant_id is not None and variant.sku != line.sku):
+            raise UnknownSku(f"No SKU {line.sku or line.variant_id!r} on sale.", param=f"lines[{i}]")
+        if variant.pk in seen:
+            raise ValidationFailed(f"SKU {variant.sku} is named twice; give its total quantity once.",
+                                   param=f"lines[{i}]")
+        seen.add(variant.pk)
+        out.append(CartLine(variant=variant, quantity=line.quantity))
+    return out, by_id
+
+
 def order_numbers_take(*, prefix: str, day: date, count: int) -> list[str]:
     """`count` fresh numbers for the day (the counter row stays locked until the transaction ends).
 
@@ -92,9 +132,13 @@ def order_numbers_take(*, prefix: str, day: date, count: int) -> list[str]:
     return [domain.format_order_number(day=day, sequence=s, prefix=prefix) for s in range(last - count + 1, last + 1)]
 
 
-def priced_cart_lines(lines: Sequence[CartLine], customer: CustomerProfile) -> list[domain.CartLine]:
-    """Cart lines at the customer's price; a SKU no longer on sale is refused as unknown."""
-    on_sale = {v.pk: v for v in variant_list(published_only=True).filter(pk__in=[ln.variant_id for ln in lines])}
+def priced_cart_lines(lines: Sequence[CartLine], customer: CustomerProfile,
+                      on_sale: dict | None = None) -> list[domain.CartLine]:
+    """Cart lines at the customer's price; a SKU no longer on sale is refused as unknown.
+
+    `on_sale`: variant id -> Variant read as on sale in this transaction already (direct lines), else read."""
+    if on_sale is None:
+        on_sale = {v.pk: v for v in variant_list(published_only=True).filter(pk__in=[ln.variant_id for ln in lines])}
     level = member_level_code_of(customer)
     out = []
     for i, line in enumerate(lines):
@@ -131,8 +175,8 @@ def _points_split(points: int, weights: list[int], currency: str) -> list[int]:
     return [part.minor for part in allocate(Money(points, currency), weights)]
 
 
-def _price(customer, lines, platform, merchant_coupons, points: int):
-    cart = priced_cart_lines(lines, customer)
+def _price(customer, lines, platform, merchant_coupons, points: int, on_sale: dict | None = None):
+    cart = priced_cart_lines(lines, customer, on_sale)
     currency = cart[0].unit_price.currency
     merchants = list(dict.fromkeys(line.merchant_id for line in cart))
     order_settings = order_settings_of(merchant_ids=merchants)
@@ -162,7 +206,12 @@ def _order_create(*, number: str, group: CheckoutGroup, priced: domain.PricedOrd
         ship_recipient=address.recipient.strip(), ship_phone=address.phone.strip(), ship_region=address.region.strip(),
         ship_city=address.city.strip(), ship_line=address.line.strip(), ship_postal_code=address.postal_code.strip(),
     )
-    order_lines_write(order=order, lines=priced.lines, variants=variants)
+    written = order_lines_write(order=order, lines=priced.lines, variants=variants)
+    # The rows just written, as a read would return them: answering the checkout needs no second read.
+    _as_prefetched(order, "lines", written)
+    merchant = variants[priced.lines[0].variant_id]._state.fields_cache.get("merchant")
+    if merchant is not None:
+        order.merchant = merchant
     return order
 
 
@@ -216,7 +265,7 @@ def checkout_preview(*, customer: CustomerProfile, platform_coupon: str | None =
 @transaction.atomic
 def checkout_submit(*, customer: CustomerProfile, address: ShippingAddress, platform_coupon: str | None = None,
                     merchant_coupons: Sequence[str] = (), points: int = 0, actor=None,
-                    now: datetime | None = None) -> CheckoutGroup:
+                    now: datetime | None = None, lines: Sequence[DirectLine] | None = None) -> CheckoutGroup:
     """Turn the customer's cart into one submitted order per merchant, or refuse and change nothing.
 
     Coupons are named by code: at most one platform coupon (whole cart) and
@@ -224,19 +273,30 @@ def checkout_submit(*, customer: CustomerProfile, address: ShippingAddress, plat
     configured rate (`insufficient_points` beyond the balance). Stock is held
     until `ORDER_UNPAID_EXPIRY` from now; merchants with auto-approve get
     their order approved at once. The cart is emptied.
+
+    `lines` given: a direct checkout ("buy now") of those SKUs and quantities, the same rules and pricing,
+    without the cart (which is neither read nor emptied).
+
+    The group comes back with its orders, and each order with its lines, merchant and timeline, as written
+    (`group.orders.all()`, `order.lines.all()`, `order.status_changes.all()` read nothing more).
     """
     now = now or timezone.now()
     points = check_points(points, allow_zero=True)
     address.check()
-    cart = cart_select_for_update(customer_id=customer.pk)
-    lines = list(cart.lines.select_related("variant", "variant__product").order_by("id"))
+    on_sale = None
+    if lines is None:
+        cart = cart_select_for_update(customer_id=customer.pk)
+        lines = list(cart.lines.select_related("variant", "variant__product", "variant__merchant").order_by("id"))
+    else:
+        cart = None
+        lines, on_sale = _direct_lines(lines)
     if not lines:
-        raise domain.EmptyCart(param="cart")
+        raise domain.EmptyCart(param="cart" if cart is not None else "lines")
     platform, merchant_coupons = _coupons(customer, platform_coupon, merchant_coupons, now)
     if points and points > (balance := points_balance(customer=customer, now=now).points):
         # said first, before pricing; points_redeem checks again under the customer's lock
         raise InsufficientPoints(f"{points} points asked, {balance} available.", param="points")
-    priced, order_settings = _price(customer, lines, platform, merchant_coupons, points)
+    priced, order_settings = _price(customer, lines, platform, merchant_coupons, points, on_sale)
     day = timezone.localdate(now)
     group = _group_create(customer, order_numbers_take(prefix="CG", day=day, count=1)[0], priced, points, platform)
     numbers = order_numbers_take(prefix="SO", day=day, count=len(priced.orders))
@@ -256,20 +316,37 @@ def checkout_submit(*, customer: CustomerProfile, address: ShippingAddress, plat
     for order in orders:
         if order.points_redeemed:
             points_redeem(customer=customer, points=order.points_redeemed, order_reference=order.number, now=now)
-    cart.lines.all().delete()
+    if cart is not None:
+        cart.lines.all().delete()
     for order in orders:
         if order_settings[order.merchant_id].auto_approve:
             order_approve(order=order, actor=AUTO_APPROVE_ACTOR, note="auto-approve rule")
+            order._prefetched_objects_cache.pop("status_changes", None)  # the approval's row: read when asked
+    # Last: holds stock rows' locks for the shortest time. The order numbers were taken in this transaction
+    # (no hold can exist for them) and a refusal rolls the whole checkout back: no savepoint, no lookup.
     stock_reserve_many(holds={o.number: [(ln.variant_id, ln.quantity) for ln in o.lines.all()] for o in orders},
-                       expires_at=expires_at, actor=actor)  # last: holds stock rows' locks for the shortest time
+                       expires_at=expires_at, actor=actor, new_references=True,
+                       merchants={ln.variant_id: ln.merchant_id for o in orders for ln in o.lines.all()})
+    _as_prefetched(group, "orders", orders)
     return group
+
+
+def _as_prefetched(instance, name: str, rows: list) -> None:
+    """Rows just written, kept on `instance` as prefetch_related would (`instance.<name>.all()` reads nothing;
+    anything else, `order_by`, `filter`, still asks the database)."""
+    queryset = getattr(instance, name).get_queryset()
+    queryset._result_cache, queryset._prefetch_done = list(rows), True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = queryset
 
 
 def _record_submission(orders: list[Order], actor, platform: Coupon | None, by_merchant: dict) -> None:
     """Each new order's first timeline row (submitted) and its `submitted` event."""
     for order in orders:
-        OrderStatusChange.objects.create(order=order, from_status="", to_status=domain.OrderStatus.SUBMITTED,
-                                         actor=actor_label(actor))
+        change = OrderStatusChange.objects.create(order=order, from_status="", to_status=domain.OrderStatus.SUBMITTED,
+                                                  actor=actor_label(actor))
+        _as_prefetched(order, "status_changes", [change])
         coupon = by_merchant.get(order.merchant_id)
         order_event_record(order=order, type="submitted", actor=actor, parameters={
             "group": order.group.number, "total_minor": order.total_minor, "currency": order.currency,

@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clearhouse.catalog.services import product_sales_record
@@ -43,17 +44,46 @@ def order_transition(*, order: Order, to: OrderStatus, actor=None, note: str = "
     return locked
 
 
-def _transition_locked(locked: Order, to: OrderStatus, actor, note: str) -> Order:
+def _transition_locked(locked: Order, to: OrderStatus, actor, note: str, now: datetime | None = None) -> Order:
     """`order_transition` for an order the caller has locked in its open transaction."""
     check_transition(locked.status, to)
     before = locked.status
-    now = timezone.now()
+    now = now or timezone.now()
     Order.objects.filter(pk=locked.pk).update(status=to, status_changed_at=now, updated_at=now)
     OrderStatusChange.objects.create(order=locked, from_status=before, to_status=to, actor=actor_label(actor),
                                      note=note[:500])
     locked.status = to
     locked.status_changed_at = now
     return locked
+
+
+def order_paid_if_payable(*, order: Order, actor=None, note: str = "",
+                          now: datetime | None = None) -> tuple[Order, bool]:
+    """`order_mark_paid` for a caller inside its own transaction that takes a refusal as an answer.
+
+    Returns (the order, True) when it moved to paid, or (the order as it stands, False) when it cannot be
+    paid (already paid or later, cancelled, expired). Writes nothing when refused and raises nothing, so
+    the caller needs no savepoint. `order` is the row as the caller read it: one conditional UPDATE moves
+    it from that status if it is still that status and not expired (the same rule as `order_mark_paid`,
+    checked by the database under the row's lock); only when the row changed meanwhile is it locked and
+    read again. Every transition still sets status_changed_at in that UPDATE and writes its timeline row.
+    """
+    now = now or timezone.now()
+    before = order.status
+    if before in UNPAID and order.pk is not None:
+        check_transition(before, OrderStatus.PAID)
+        not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        if Order.objects.filter(not_expired, pk=order.pk, status=before).update(
+                status=OrderStatus.PAID, status_changed_at=now, updated_at=now):
+            OrderStatusChange.objects.create(order=order, from_status=before, to_status=OrderStatus.PAID,
+                                             actor=actor_label(actor), note=note[:500])
+            order.status, order.status_changed_at, order.updated_at = OrderStatus.PAID, now, now
+            return order, True
+    locked = order_select_for_update(order_id=order.pk)
+    if locked.status not in UNPAID or (locked.expires_at is not None and now >= locked.expires_at):
+        return locked, False
+    locked.updated_at = now
+    return _transition_locked(locked, OrderStatus.PAID, actor, note, now=now), True
 
 
 def _text(value: str, *, param: str, max_length: int = 100) -> str:

@@ -72,6 +72,7 @@ def intent_apply(*, intent: PaymentIntent, remote: ProviderPayment, source: str,
         intent.save(update_fields=["fee_minor", "updated_at"])
         effects.book_fee(intent=intent, actor=actor)
         return False
+    before = _tracked(intent)
     remember(intent, remote)
     captured_now = target == IntentStatus.CAPTURED and intent.status != IntentStatus.CAPTURED
     secured_now = target in SECURED and intent.status not in SECURED
@@ -86,12 +87,24 @@ def intent_apply(*, intent: PaymentIntent, remote: ProviderPayment, source: str,
         move(intent, target, source=source, actor=actor)
     if target not in (IntentStatus.PROCESSING, IntentStatus.REQUIRES_ACTION, IntentStatus.REQUIRES_PAYMENT):
         intent.next_query_at = None
-    intent.save()
+    if moved or _tracked(intent) != before:
+        intent.save()  # every field: callers (offline receipts) set theirs on the locked row before a move
+    # else: no news (a duplicate or late notification): nothing to write
     if secured_now or captured_now:
         effects.on_secured(intent=intent, captured_now=captured_now, actor=actor)
     elif moved and target == IntentStatus.FAILED and source != "api":
         notices.payment_failed(intent=intent, pay_url=pay_url(intent))
     return moved
+
+
+# What intent_apply itself may change without a move: unchanged, the row is not written again.
+_APPLIED_FIELDS = ("provider_reference", "action_url", "qr_code", "transaction_reference", "failure_code",
+                   "failure_message", "fee_minor", "amount_authorized_minor", "amount_captured_minor", "paid_at",
+                   "next_query_at", "status")
+
+
+def _tracked(intent: PaymentIntent) -> tuple:
+    return tuple(getattr(intent, name) for name in _APPLIED_FIELDS)
 
 
 def _captured_after_we_gave_up(intent: PaymentIntent, remote: ProviderPayment) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from clearhouse.core.errors import DomainError
 from clearhouse.core.money import Money
 from clearhouse.ledger.posting_recipes import offline_payment_received, payment_captured_draft, provider_fee_draft
 from clearhouse.ledger.services import journal_entries_post
 from clearhouse.orders.domain import OrderStatus
 from clearhouse.orders.models import Order
-from clearhouse.orders.services import order_mark_paid
+from clearhouse.orders.services import order_paid_if_payable
 from clearhouse.payments.models import PaymentIntent
 from clearhouse.payments.services import notices
 
@@ -49,16 +48,18 @@ def book_fee(*, intent: PaymentIntent, actor=None) -> None:
 
 
 def order_paid(*, intent: PaymentIntent, actor=None) -> bool:
-    """Mark the intent's order paid; False when the order can no longer take the money (give it back)."""
-    try:
-        # order_mark_paid locks and reads the order itself; only its id is needed here.
-        intent.order = order_mark_paid(order=Order(pk=intent.order_id), actor=actor or "system:payments",
-                                       note=f"{intent.method} {intent.reference}")
-    except DomainError:
-        # Refused: already paid (authorized earlier, or a webhook for this very payment got there first),
-        # or cancelled or expired and unable to take the money.
-        return Order.objects.filter(pk=intent.order_id, status__in=sorted(PAID_OR_LATER)).exists()
-    return True
+    """Mark the intent's order paid; False when the order can no longer take the money (give it back).
+
+    The intent's lock read its order alongside (select_related): that status is where the order moves from,
+    by one conditional UPDATE (see order_paid_if_payable); refused, nothing is written and no savepoint is
+    needed: the order is already paid (authorized earlier, or a webhook for this very payment got there
+    first), or cancelled or expired and unable to take the money.
+    """
+    order = intent.order if "order" in intent._state.fields_cache else Order(pk=intent.order_id)
+    order, moved = order_paid_if_payable(order=order, actor=actor or "system:payments",
+                                         note=f"{intent.method} {intent.reference}")
+    intent.order = order
+    return moved or order.status in PAID_OR_LATER
 
 
 def on_secured(*, intent: PaymentIntent, captured_now: bool, actor=None) -> None:

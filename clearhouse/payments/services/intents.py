@@ -89,11 +89,16 @@ def payment_start(*, order: Order, method: str, actor=None, amount: Money | None
     if method not in methods_available(merchant_id=order.merchant_id):
         raise PaymentMethodUnavailable(f"{method} is not offered here.", param="method")
     provider_name = provider_name_for_method(method, merchant_id=order.merchant_id)
-    other = PaymentIntent.objects.filter(order_id=order.pk, status__in=sorted(LIVE)).exclude(method=method).first()
-    if other is not None and other.status not in SECURED and other.status != S.PROCESSING:
-        payment_void(intent=other, actor=actor, reason="replaced by another method")
-    intent, create_at_provider = _start_record(order=order, method=method, provider_name=provider_name,
-                                               actor=actor, amount=amount, language=language)
+    for _ in range(2):
+        intent, create_at_provider = _start_record(order=order, method=method, provider_name=provider_name,
+                                                   actor=actor, amount=amount, language=language)
+        if intent.method == method:
+            break
+        # A waiting payment by another method (found under the order's lock): void it (that may call its
+        # provider, so outside any transaction), then start again.
+        payment_void(intent=intent, actor=actor, reason="replaced by another method")
+    else:
+        raise InvalidTransition(f"A {intent.method} payment of order {order.number} is under way.", param="method")
     if create_at_provider:
         return _create_at_provider(intent, actor=actor)
     return intent
@@ -102,6 +107,8 @@ def payment_start(*, order: Order, method: str, actor=None, amount: Money | None
 @transaction.atomic
 def _start_record(*, order: Order, method: str, provider_name: str, actor, amount: Money | None,
                   language: str) -> tuple[PaymentIntent, bool]:
+    """Under the order's lock: the live intent by `method` (created now, or the one under way), or a live
+    intent by another method that can be voided (returned as it is, for the caller to void)."""
     order = order_lock(order_id=order.pk)
     due = _check_payable(order, amount)
     live = PaymentIntent.objects.filter(order=order, status__in=sorted(LIVE)).first()
@@ -109,6 +116,8 @@ def _start_record(*, order: Order, method: str, provider_name: str, actor, amoun
         if live.status in SECURED:
             raise OrderAlreadyPaid(f"Order {order.number} is already paid.", param="order")
         if live.method != method:
+            if live.status != S.PROCESSING:
+                return live, False
             raise InvalidTransition(f"A {live.method} payment of order {order.number} is under way.",
                                     param="method")
         # Created but never registered at the provider (its caller died): register it now, same key.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -73,17 +73,37 @@ def webhook_receive(*, provider: str, body: bytes, headers: Mapping[str, str], r
 
 def _receive(provider: str, adapter, event: WebhookEvent) -> WebhookResult:
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = ProviderEvent.objects.create(
-                    provider=provider, event_id=event.event_id[:200], type=event.type[:100],
-                    object_reference=_object_reference(event)[:100], payload=dict(event.raw))
-        except IntegrityError:
+        record = _record_once(provider, event)
+        if record is None:
             return WebhookResult("duplicate", adapter.webhook_ack())
         outcome = _apply(provider, event)
         record.outcome, record.processed_at = outcome, timezone.now()
         record.save(update_fields=["outcome", "processed_at"])
     return WebhookResult(outcome, adapter.webhook_ack())
+
+
+def _record_once(provider: str, event: WebhookEvent) -> ProviderEvent | None:
+    """Keep the event, unless its (provider, event id) is kept already (then None): one statement, no savepoint.
+
+    A concurrent duplicate waits on the unique index until the first delivery commits, then finds the key
+    taken (PostgreSQL and SQLite both speak INSERT ... ON CONFLICT DO NOTHING RETURNING).
+    """
+    now = timezone.now()
+    fields = {"provider": provider, "event_id": event.event_id[:200], "type": event.type[:100],
+              "object_reference": _object_reference(event)[:100], "payload": dict(event.raw), "outcome": "",
+              "received_at": now}
+    meta = ProviderEvent._meta
+    params = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {meta.db_table} ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
+            f"ON CONFLICT (provider, event_id) DO NOTHING RETURNING id", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record = ProviderEvent(pk=row[0], **fields)
+    record._state.adding = False
+    return record
 
 
 def _object_reference(event: WebhookEvent) -> str:
