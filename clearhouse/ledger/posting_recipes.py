@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from clearhouse.core.errors import ValidationFailed
+from clearhouse.core.errors import CurrencyMismatch, ValidationFailed
 from clearhouse.core.money import Money
 from clearhouse.ledger import chart
 from clearhouse.ledger.domain import PostingLine
@@ -117,32 +117,65 @@ def refund_paid(*, refund_id: str, provider: str, amount: Money, day: date, merc
                  owed, chart.ledger_account(chart.CLEARING, amount.currency, suffix=provider), amount, actor)
 
 
-def statement_confirmed(*, statement_id: str, merchant, gross: Money, service_fee: Money, day: date,
-                        actor=None) -> JournalEntry:
-    """A merchant confirms its statement: Dr merchant payable / Cr service fee income, Cr settlement due."""
-    _positive(gross, "statement gross")
-    net = gross - service_fee
-    payable = chart.ledger_account(chart.MERCHANT_PAYABLE, gross.currency, merchant=merchant)
-    lines = [PostingLine.debit(payable.pk, gross)]
-    if service_fee.minor:
-        lines.append(PostingLine.credit(chart.ledger_account(chart.SERVICE_FEE_INCOME, gross.currency).pk,
-                                        service_fee))
-    if net.minor:
-        lines.append(PostingLine.credit(
-            chart.ledger_account(chart.SETTLEMENT_DUE, gross.currency, merchant=merchant).pk, net))
+def statement_confirmed_legs(*, merchant, merchant_payable: Money, platform_funded: Money, adjustments: Money,
+                             service_fee: Money, payment_fee: Money, settlement_due: Money) -> list[tuple]:
+    """The confirmation entry's legs as (chart account, merchant or None, signed amount; debit > 0).
+
+    Dr merchant payable:<m>    what the customers paid for the statement's orders, less refunds (signed:
+                               a clawback-only statement credits it back)
+    Dr platform promotions     coupons and points the platform funded, now owed to the merchant
+    Dr settlement adjustments  finance's adjustment lines (signed)
+    Cr service fee income      the platform's fee
+    Cr payment fees            the processing fee charged to the merchant: recovers our expense
+    Cr settlement due:<m>      the statement's net, excluding balances carried forward (posted before)
+    A negative amount lands on the other side; zero amounts are left out. Shared with
+    `clearhouse verify`, which checks posted entries against the statement's lines.
+    """
+    legs = [
+        (chart.MERCHANT_PAYABLE, merchant, merchant_payable),
+        (chart.PLATFORM_PROMOTIONS, None, platform_funded),
+        (chart.SETTLEMENT_ADJUSTMENTS, None, adjustments),
+        (chart.SERVICE_FEE_INCOME, None, -service_fee),
+        (chart.PAYMENT_FEES, None, -payment_fee),
+        (chart.SETTLEMENT_DUE, merchant, -settlement_due),
+    ]
+    currencies = {amount.currency for _, _, amount in legs}
+    if len(currencies) != 1:
+        raise CurrencyMismatch("A statement's amounts are in one currency.", param="currency")
+    return [leg for leg in legs if leg[2].minor]
+
+
+def statement_confirmed(*, statement_number: str, merchant, merchant_payable: Money, platform_funded: Money,
+                        adjustments: Money, service_fee: Money, payment_fee: Money, settlement_due: Money,
+                        day: date, actor=None) -> JournalEntry | None:
+    """A merchant confirms its statement: one balanced entry of `statement_confirmed_legs`, once per statement.
+
+    Nothing is posted (None) when every amount is zero. The amounts must
+    balance (debits = credits), else UnbalancedEntry and nothing is written.
+    """
+    legs = statement_confirmed_legs(merchant=merchant, merchant_payable=merchant_payable,
+                                    platform_funded=platform_funded, adjustments=adjustments,
+                                    service_fee=service_fee, payment_fee=payment_fee, settlement_due=settlement_due)
+    if not legs:
+        return None
+    lines = [PostingLine(chart.ledger_account(account, amount.currency, merchant=party).pk, amount)
+             for account, party, amount in legs]
     return journal_entry_post(
-        idempotency_key=f"statement_confirmed:{statement_id}", effective_date=day,
-        memo=f"Statement {statement_id} confirmed", source_type="statement", source_id=statement_id,
+        idempotency_key=f"statement_confirmed:{statement_number}", effective_date=day,
+        memo=f"Statement {statement_number} confirmed", source_type="statement", source_id=statement_number,
         lines=lines, actor=actor,
     )
 
 
-def merchant_paid_out(*, payout_id: str, merchant, amount: Money, day: date, bank_account: str = "main",
+def merchant_paid_out(*, statement_number: str, merchant, amount: Money, day: date, bank_account: str = "main",
                       actor=None) -> JournalEntry:
-    """Finance pays the merchant: Dr settlement due:<merchant> / Cr bank:<account>."""
+    """Finance pays a confirmed statement's net to the merchant: Dr settlement due:<merchant> / Cr bank:<account>.
+
+    Once per statement (keyed by its number).
+    """
     _positive(amount, "payout amount")
-    return _post(f"merchant_payout:{payout_id}", day, f"Payout {payout_id} to {merchant.name}",
-                 ("merchant_payout", payout_id),
+    return _post(f"merchant_paid_out:{statement_number}", day, f"Payout of statement {statement_number}",
+                 ("statement", statement_number),
                  chart.ledger_account(chart.SETTLEMENT_DUE, amount.currency, merchant=merchant),
                  chart.ledger_account(chart.BANK, amount.currency, suffix=bank_account), amount, actor)
 

@@ -2,9 +2,10 @@
 
 A customer pays 100.00 CNY for a Tea House order through the sandbox
 provider; the provider keeps 0.60; 10.00 is refunded; the provider pays the
-remaining 89.40 to our bank; Tea House confirms a 90.00 statement with a
-2.70 service fee; we pay Tea House 87.30. Every step is checked account by
-account, and posted twice to prove it posts once.
+remaining 89.40 to our bank; Tea House confirms its statement: 90.00 the
+customer paid net of the refund, less our 2.70 service fee and the 0.60
+payment fee passed on to it; we pay Tea House 86.70. Every step is checked
+account by account, and posted twice to prove it posts once.
 """
 
 from __future__ import annotations
@@ -70,23 +71,30 @@ def test_marketplace_order_from_capture_to_merchant_payout(merchant, clerk):
     assert balance_of("1000.main") == "89.40"
     assert balance_of("1100.sandbox") == "0.00"
 
-    # Day 4: the merchant confirms its statement: 90.00 gross, 2.70 our service fee, 87.30 due to it.
-    statement = twice(recipes.statement_confirmed, statement_id="S1", merchant=merchant, gross=money("90.00"),
-                      service_fee=money("2.70"), day=DAY + timedelta(days=3))
-    assert statement.postings.count() == 3
+    # Day 4: the merchant confirms its statement: 90.00 off the payable, 2.70 our service fee, 0.60 payment fee
+    # recovered from the merchant, 86.70 due to it.
+    statement = twice(recipes.statement_confirmed, statement_number="ST-1", merchant=merchant,
+                      merchant_payable=money("90.00"), platform_funded=money("0.00"), adjustments=money("0.00"),
+                      service_fee=money("2.70"), payment_fee=money("0.60"), settlement_due=money("86.70"),
+                      day=DAY + timedelta(days=3))
+    assert (statement.idempotency_key, statement.source_type, statement.source_id) == (
+        "statement_confirmed:ST-1", "statement", "ST-1")
+    assert statement.postings.count() == 4
     assert balance_of("2100", merchant=merchant) == "0.00"
     assert balance_of("4100") == "-2.70"
-    assert balance_of("2200", merchant=merchant) == "-87.30"
+    assert balance_of("6100") == "0.00"
+    assert balance_of("2200", merchant=merchant) == "-86.70"
 
     # Day 5: we pay the merchant.
-    twice(recipes.merchant_paid_out, payout_id="M1", merchant=merchant, amount=money("87.30"),
-          day=DAY + timedelta(days=4))
+    payout = twice(recipes.merchant_paid_out, statement_number="ST-1", merchant=merchant, amount=money("86.70"),
+                   day=DAY + timedelta(days=4))
+    assert payout.idempotency_key == "merchant_paid_out:ST-1"
     assert balance_of("2200", merchant=merchant) == "0.00"
-    assert balance_of("1000.main") == "2.10"
+    assert balance_of("1000.main") == "2.70"
 
-    # The end: we kept 2.70 of service fee and paid 0.60 of provider fee; the books balance.
+    # The end: we kept 2.70 of service fee; the provider's fee was passed on; the books balance.
     final = {(r.account.code, r.account.merchant_id): r.balance.to_string() for r in balances()}
-    assert final == {("1000.main", None): "2.10", ("4100", None): "-2.70", ("6100", None): "0.60"}
+    assert final == {("1000.main", None): "2.70", ("4100", None): "-2.70"}
     assert JournalEntry.objects.count() == 6
     tb = trial_balance()
     assert tb.is_balanced
@@ -134,20 +142,60 @@ def test_offline_transfer_credits_the_customers_receivable(clerk):
     assert [r.account for r in balances(customer_id=customer.pk)] == [receivable]
 
 
-def test_statement_without_service_fee_posts_two_lines(merchant):
+def confirmed(**amounts) -> JournalEntry | None:
+    """statement_confirmed for statement ST-1 with the given amounts (major units) and zero for the rest."""
+    names = ("merchant_payable", "platform_funded", "adjustments", "service_fee", "payment_fee", "settlement_due")
+    merchant = amounts.pop("merchant")
+    return recipes.statement_confirmed(statement_number="ST-1", merchant=merchant, day=DAY,
+                                       **{name: money(amounts.get(name, "0.00")) for name in names})
+
+
+def test_statement_without_fees_posts_two_lines(merchant):
     recipes.payment_captured(payment_id="P1", provider="sandbox", amount=money("10.00"), day=DAY, merchant=merchant)
-    entry = recipes.statement_confirmed(statement_id="S1", merchant=merchant, gross=money("10.00"),
-                                        service_fee=money("0.00"), day=DAY)
+    entry = confirmed(merchant=merchant, merchant_payable="10.00", settlement_due="10.00")
     assert entry.postings.count() == 2
     assert balance_of("2200", merchant=merchant) == "-10.00"
-    assert not Account.objects.filter(code="4100").exists()
+    assert not Account.objects.filter(code__in=["4100", "6100", "6200", "6300"]).exists()
 
 
 def test_statement_entirely_service_fee_posts_two_lines(merchant):
-    entry = recipes.statement_confirmed(statement_id="S1", merchant=merchant, gross=money("1.00"),
-                                        service_fee=money("1.00"), day=DAY)
+    entry = confirmed(merchant=merchant, merchant_payable="1.00", service_fee="1.00")
     assert entry.postings.count() == 2
     assert balance_of("4100") == "-1.00"
+    assert not Account.objects.filter(code="2200").exists()
+
+
+def test_statement_negative_amounts_post_on_the_other_side(merchant):
+    # A clawback-only statement: 5.00 refunded after settlement comes back off the merchant's due balance,
+    # and a 1.00 adjustment in the platform's favour.
+    entry = confirmed(merchant=merchant, merchant_payable="-5.00", adjustments="-1.00", settlement_due="-6.00")
+    postings = {(p.account.code, p.amount_minor) for p in entry.postings.select_related("account")}
+    assert postings == {("2100", -500), ("6300", -100), ("2200", 600)}
+    assert balance_of("2200", merchant=merchant) == "6.00"  # a debit: the merchant owes the platform
+
+
+def test_statement_with_all_amounts_zero_posts_nothing(merchant):
+    assert confirmed(merchant=merchant) is None
+    assert JournalEntry.objects.count() == 0
+
+
+def test_statement_amounts_that_do_not_balance_are_refused(merchant):
+    from clearhouse.ledger.domain import UnbalancedEntry
+
+    with pytest.raises(UnbalancedEntry):
+        confirmed(merchant=merchant, merchant_payable="10.00", settlement_due="9.99")
+    assert JournalEntry.objects.count() == 0
+
+
+def test_statement_amounts_in_two_currencies_are_refused(merchant):
+    from clearhouse.core.errors import CurrencyMismatch
+
+    with pytest.raises(CurrencyMismatch):
+        recipes.statement_confirmed(statement_number="ST-1", merchant=merchant, day=DAY,
+                                    merchant_payable=money("1.00"), platform_funded=money("0.00"),
+                                    adjustments=money("0.00"), service_fee=money("0.00"),
+                                    payment_fee=money("0.00"), settlement_due=Money(100, "USD"))
+    assert JournalEntry.objects.count() == 0
 
 
 def test_recipes_in_other_currencies_open_accounts_in_that_currency(merchant):
@@ -166,9 +214,7 @@ def test_recipes_refuse_amounts_that_are_not_positive(merchant, amount):
         lambda: recipes.provider_fee_charged(payment_id="P", provider="sandbox", fee=value, day=DAY),
         lambda: recipes.provider_payout_received(payout_id="P", provider="sandbox", amount=value, day=DAY),
         lambda: recipes.refund_paid(refund_id="R", provider="sandbox", amount=value, day=DAY),
-        lambda: recipes.statement_confirmed(statement_id="S", merchant=merchant, gross=value,
-                                            service_fee=money("0.00"), day=DAY),
-        lambda: recipes.merchant_paid_out(payout_id="M", merchant=merchant, amount=value, day=DAY),
+        lambda: recipes.merchant_paid_out(statement_number="ST-1", merchant=merchant, amount=value, day=DAY),
     ]
     for call in calls:
         with pytest.raises(ValidationFailed):

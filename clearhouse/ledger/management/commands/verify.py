@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from clearhouse.ledger.verify import ledger_verify
+from clearhouse.settlement.verify import settlement_verify
 
 
 class Command(BaseCommand):
@@ -10,6 +11,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = ledger_verify()
+        report.problems.extend(settlement_verify(checks=report.checks))  # statements vs their lines and entries
         for name, count in report.checks:
             self.stdout.write(f"  checked {name}: {count}")
         if report.ok:
