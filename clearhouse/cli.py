@@ -4,6 +4,7 @@
     clearhouse scheduler [--once]   enqueue the periodic jobs once per period (the worker runs them)
     clearhouse db_worker            run enqueued tasks
     clearhouse verify               check the ledger and the audit chain
+    clearhouse settle [--date YYYY-MM-DD] [--dry-run] [--merchant CODE]   run the settlement schedules due
     clearhouse bench [args]         run the benchmarks in bench/
     clearhouse <django command>     any Django management command (migrate, createsuperuser, ...)
 """

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -17,7 +18,13 @@ urlpatterns = [
 ]
 
 
+# Uploaded files that only their owners may see (payout vouchers): served by views that check scope, never here.
+PRIVATE_MEDIA_PREFIXES = ("settlement/",)
+
+
 def _media(request, path):
+    if path.lstrip("/").startswith(PRIVATE_MEDIA_PREFIXES):
+        raise Http404
     # MEDIA_ROOT is read per request, not frozen at import, so a changed setting (tests) is honoured.
     return serve(request, path, document_root=settings.MEDIA_ROOT)
 

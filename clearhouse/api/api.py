@@ -4,7 +4,17 @@ from ninja import NinjaAPI
 
 from clearhouse.api.auth import ApiKeyAuth, SessionPrincipalAuth
 from clearhouse.api.errors import install_error_handlers
-from clearhouse.api.routers import api_keys, catalog, customers, feedback, inventory, ledger, orders, payments
+from clearhouse.api.routers import (
+    api_keys,
+    catalog,
+    customers,
+    feedback,
+    inventory,
+    ledger,
+    orders,
+    payments,
+    settlement,
+)
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
@@ -81,3 +91,4 @@ api.add_router("/cart", orders.cart_router)
 api.add_router("/orders", orders.router)
 api.add_router("/", api_keys.router)
 api.add_router("/", payments.router)  # /payments, /refunds, /orders/{number}/payments
+api.add_router("/settlement", settlement.router)

@@ -20,6 +20,7 @@ from clearhouse.accounts.roles import MFA_ROLES, Role
 from clearhouse.accounts.services import merchant_create, user_create
 from clearhouse.core.money import Money
 from clearhouse.ledger import posting_recipes as recipes
+from clearhouse.settlement.demo import seed_demo_settlement
 from clearhouse.web.demo_catalog import seed_demo_catalog, seed_demo_coupons, seed_demo_customers
 
 DEMO_PASSWORD_SUFFIX = "-demo-2026"  # noqa: S105  demo logins are printed on purpose
@@ -70,6 +71,7 @@ def seed_demo() -> bool:
     created |= seed_demo_catalog()
     created |= seed_demo_customers()
     created |= seed_demo_coupons()
+    created |= seed_demo_settlement()
     seed_demo_providers()
     return created
 

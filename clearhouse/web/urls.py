@@ -1,6 +1,16 @@
 from django.urls import path
 
-from clearhouse.web import finance_views, merchant_views, order_views, pay_views, shop_views, views
+from clearhouse.web import (
+    finance_views,
+    merchant_views,
+    order_views,
+    pay_views,
+    settlement_desk_views,
+    settlement_finance_views,
+    settlement_merchant_views,
+    shop_views,
+    views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -36,6 +46,36 @@ urlpatterns = [
     path("finance/orders/", finance_views.finance_order_find, name="finance_order_find"),
     path("finance/orders/<str:number>/", finance_views.finance_order, name="finance_order"),
     path("finance/orders/<str:number>/cash/", finance_views.finance_order_cash, name="finance_order_cash"),
+    # settlement: the merchant portal's statements, and finance's back office
+    path("merchant/statements/", settlement_merchant_views.merchant_statements, name="merchant_statements"),
+    path("merchant/statements/<str:number>/", settlement_merchant_views.merchant_statement,
+         name="merchant_statement"),
+    path("merchant/statements/<str:number>/confirm/", settlement_merchant_views.merchant_statement_confirm,
+         name="merchant_statement_confirm"),
+    path("merchant/statements/<str:number>/dispute/", settlement_merchant_views.merchant_statement_dispute,
+         name="merchant_statement_dispute"),
+    path("merchant/statements/<str:number>/voucher/", settlement_merchant_views.merchant_statement_voucher,
+         name="merchant_statement_voucher"),
+    *(path(f"merchant/statements/<str:number>.{fmt}", settlement_merchant_views.merchant_statement_download,
+           {"fmt": fmt}, name=f"merchant_statement_{fmt}") for fmt in ("pdf", "xlsx", "csv")),
+    path("finance/statements/", settlement_finance_views.finance_statements, name="finance_statements"),
+    path("finance/statements/<str:number>/", settlement_finance_views.finance_statement, name="finance_statement"),
+    path("finance/statements/<str:number>/action/", settlement_finance_views.finance_statement_action,
+         name="finance_statement_action"),
+    path("finance/statements/<str:number>/payout/", settlement_finance_views.finance_statement_payout,
+         name="finance_statement_payout"),
+    path("finance/statements/<str:number>/voucher/", settlement_finance_views.finance_statement_voucher,
+         name="finance_statement_voucher"),
+    *(path(f"finance/statements/<str:number>.{fmt}", settlement_finance_views.finance_statement_download,
+           {"fmt": fmt}, name=f"finance_statement_{fmt}") for fmt in ("pdf", "xlsx", "csv")),
+    path("finance/settlement/blocked/", settlement_desk_views.finance_settlement_blocked,
+         name="finance_settlement_blocked"),
+    path("finance/settlement/manual/", settlement_desk_views.finance_settlement_manual,
+         name="finance_settlement_manual"),
+    path("finance/settlement/periods/", settlement_desk_views.finance_settlement_periods,
+         name="finance_settlement_periods"),
+    path("finance/settlement/simulate/", settlement_desk_views.finance_settlement_simulate,
+         name="finance_settlement_simulate"),
     path("ledger/trial-balance/", views.trial_balance_page, name="trial_balance"),
     path("healthz", views.healthz, name="healthz"),
 ]
