@@ -30,15 +30,18 @@ if TYPE_CHECKING:  # Django must not load in the parent
 #  W1 paid orders per concurrency level)
 FULL = (2000, 1_000_000, 2000, 10, 400, 200)
 QUICK = (300, 100_000, 2000, 10, 100, 40)
-WORKLOADS = ("w1", "w2", "w4", "w5")
+# W3: completed orders, merchants
+W3_FULL = (1_000_000, 10_000)
+W3_QUICK = (100_000, 1_000)
+WORKLOADS = ("w1", "w2", "w3", "w4", "w5")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clearhouse bench", description="Benchmarks W1 (paid orders over HTTP), "
-                                     "W2 (ledger posting), W4 (order checkout) and W5 (balance reads) on SQLite "
-                                     "and PostgreSQL, durable settings.")
+                                     "W2 (ledger posting), W3 (settlement statements), W4 (order checkout) and W5 "
+                                     "(balance reads) on SQLite and PostgreSQL, durable settings.")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (W1 40 orders, W2 N=300, W4 N=100, W5 100k postings)")
+                        help="small sizes (W1 40 orders, W2 N=300, W3 100k orders, W4 N=100, W5 100k postings)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--n", type=int, help="W2 entries per case and path (default 2000, --quick 300)")
     parser.add_argument("--only", choices=WORKLOADS, action="append",
@@ -62,7 +65,8 @@ def parent(args: argparse.Namespace) -> int:
     sizes = QUICK if args.quick else FULL
     n = args.n or sizes[0]
     print(f"Clearhouse bench ({'quick' if args.quick else 'full'}): W2 N={n} entries per case, "
-          f"W4 N={sizes[4]} checkouts per case, W5 {sizes[1]:,} postings, W1 {sizes[5]} paid orders per case; "
+          f"W4 N={sizes[4]} checkouts per case, W5 {sizes[1]:,} postings, W1 {sizes[5]} paid orders per case, "
+          f"W3 {(W3_QUICK if args.quick else W3_FULL)[0]:,} orders; "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs", flush=True)
     started = time.perf_counter()
     rc = 0
@@ -102,7 +106,7 @@ def child(args: argparse.Namespace) -> int:
     django.setup()
     from django.core.management import call_command
 
-    from bench import w1_payments, w2, w4_orders, w5
+    from bench import w1_payments, w2, w3_settlement, w4_orders, w5
     from bench.harness import Report
 
     sizes = QUICK if args.quick else FULL
@@ -118,6 +122,8 @@ def child(args: argparse.Namespace) -> int:
         w4_orders.run(report, sizes[4])
     if "w1" in only:  # its own server and worker processes on this database; its baseline is W2's raw path
         w1_payments.run(report, sizes[5], args.n or sizes[0])
+    if "w3" in only:  # last: a million orders, intents and statement lines stay out of everyone else's figures
+        w3_settlement.run(report, *(W3_QUICK if args.quick else W3_FULL))
     report.summary(title)
     return 0
 
