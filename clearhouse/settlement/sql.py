@@ -135,9 +135,13 @@ def bulk_plans():
         yield
         return
     with connection.cursor() as cur:
-        cur.execute("SELECT current_setting('enable_nestloop'), current_setting('work_mem'), pg_my_temp_schema() = 0")
-        nestloop, work_mem, no_temp_tables_yet = cur.fetchone()
-        cur.execute("SELECT set_config('enable_nestloop', 'off', true), set_config('work_mem', '256MB', true)")
+        cur.execute("SELECT current_setting('enable_nestloop'), current_setting('work_mem'), current_setting('jit'),"
+                    " pg_my_temp_schema() = 0")
+        nestloop, work_mem, jit, no_temp_tables_yet = cur.fetchone()
+        # JIT: a million-row INSERT is costed high enough to be compiled with inlining and optimisation, which
+        # costs more (about a second) than it saves on these simple expressions.
+        cur.execute("SELECT set_config('enable_nestloop', 'off', true), set_config('work_mem', '256MB', true),"
+                    " set_config('jit', 'off', true)")
         if no_temp_tables_yet:
             # Room for the batch's temporary table in memory. Settable only before the session's first temporary
             # table (so never put back by hand: the transaction's end does that).
@@ -145,8 +149,8 @@ def bulk_plans():
     yield
     # Only on success: after an error the (sub)transaction rolls back, and the settings with it.
     with connection.cursor() as cur:
-        cur.execute("SELECT set_config('enable_nestloop', %s, true), set_config('work_mem', %s, true)",
-                    [nestloop, work_mem])
+        cur.execute("SELECT set_config('enable_nestloop', %s, true), set_config('work_mem', %s, true),"
+                    " set_config('jit', %s, true)", [nestloop, work_mem, jit])
 
 
 # ---- fee rule resolution ----
