@@ -126,14 +126,14 @@ def test_a_voucher_of_exactly_10_mb_is_accepted(confirmed, manager):
 @pytest.mark.parametrize("amount", [NET - 1, NET + 1, 0, -NET])
 def test_a_payout_amount_other_than_the_net_is_refused(confirmed, manager, amount):
     error = refused(confirmed, "payout_amount_mismatch", manager, amount_minor=amount)
-    assert (error.http_status, error.param, error.details["expected"]) == (400, "amount_minor", NET)
+    assert (error.http_status, error.param, error.details["expected"]) == (400, "amount", NET)
     assert "94.40" in error.message
 
 
 @pytest.mark.parametrize(("changes", "param"), [
     ({"reference": ""}, "reference"), ({"reference": "   "}, "reference"), ({"reference": "R" * 101}, "reference"),
     ({"reference": None}, "reference"), ({"payout_date": "2026-11-20"}, "payout_date"),
-    ({"payout_date": datetime(2026, 11, 20, 9)}, "payout_date"), ({"amount_minor": "94.40"}, "amount_minor"),
+    ({"payout_date": datetime(2026, 11, 20, 9)}, "payout_date"), ({"amount_minor": "94.40"}, "amount"),
 ])
 def test_a_payout_needs_a_bank_reference_and_a_date(confirmed, manager, changes, param):
     assert refused(confirmed, "validation_failed", manager, **changes).param == param

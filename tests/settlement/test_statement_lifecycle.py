@@ -265,8 +265,8 @@ def test_a_reason_of_1000_characters_is_accepted(merchant, tea_staff):
 
 
 @pytest.mark.parametrize(("amount", "note", "param"), [
-    (0, "Nothing", "amount_minor"), (True, "A bool", "amount_minor"), ("10.00", "A string", "amount_minor"),
-    (100, "", "note"), (100, "  ", "note"), (100, "n" * 501, "note"), (2**63, "Too big", "amount_minor"),
+    (0, "Nothing", "amount"), (True, "A bool", "amount"), ("10.00", "A string", "amount"),
+    (100, "", "note"), (100, "  ", "note"), (100, "n" * 501, "note"), (2**63, "Too big", "amount"),
 ])
 def test_an_adjustment_needs_a_non_zero_whole_amount_and_a_note(merchant, tea_staff, clerk, amount, note, param):
     statement = make(merchant)

@@ -284,9 +284,9 @@ def statement_adjust(*, statement: Statement, amount_minor: int, note: str, acto
     locked = statement_select_for_update(statement_id=statement.pk)
     _platform_only(locked, actor)
     _disputed(locked)
-    amount = _amount(amount_minor, param="amount_minor")
+    amount = _amount(amount_minor, param="amount")
     if amount == 0:
-        raise ValidationFailed(_("An adjustment cannot be zero."), param="amount_minor")
+        raise ValidationFailed(_("An adjustment cannot be zero."), param="amount")
     note = _text(note, param="note", label=_("The note"), max_length=NOTE_MAX_LENGTH)
     line = StatementLine.objects.create(statement=locked, merchant_id=locked.merchant_id, currency=locked.currency,
                                         kind=LineKind.ADJUSTMENT, net_minor=amount, note=note)
@@ -340,11 +340,11 @@ def _payout_checked(locked: Statement, amount_minor, payout_date, reference) -> 
     if locked.net_minor <= 0:  # such a statement went on to carried_forward; never pay it
         raise InvalidTransition(_("Statement %(number)s has nothing to pay out.") % {"number": locked.number},
                                 param="status")
-    if _amount(amount_minor, param="amount_minor") != locked.net_minor:
+    if _amount(amount_minor, param="amount") != locked.net_minor:
         raise PayoutAmountMismatch(
             _("The payout of %(number)s must be its net amount, %(net)s %(currency)s.") % {
                 "number": locked.number, "net": Money(locked.net_minor, locked.currency).to_string(),
-                "currency": locked.currency}, param="amount_minor", expected=locked.net_minor)
+                "currency": locked.currency}, param="amount", expected=locked.net_minor)
     if not isinstance(payout_date, date) or isinstance(payout_date, datetime):
         raise ValidationFailed(_("The payout date must be a date."), param="payout_date")
     return _text(reference, param="reference", label=_("The bank reference"), max_length=REFERENCE_MAX_LENGTH)
