@@ -217,7 +217,10 @@ class Batch:
             f" FROM {T_STATEMENT} p JOIN due d ON d.merchant_id = p.merchant_id GROUP BY p.merchant_id, p.currency)"
             f" INSERT INTO {T_STATEMENT} ({columns})"
             f" SELECT {self.number_sql}, c.merchant_id, c.currency, %s, %s, c.schedule_id,"
-            f" {day_after('prev.period_end')}, c.period_end, {ts_param()}, 'draft', 1,"
+            # The day after the merchant's latest statement; none when that one ends later (a manual batch of
+            # older orders): a period never starts after it ends.
+            f" CASE WHEN prev.period_end < c.period_end THEN {day_after('prev.period_end')} END, c.period_end,"
+            f" {ts_param()}, 'draft', 1,"
             f" 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', '', '', '', '', '', %s, {ts_param()}, {ts_param()}"
             f" FROM cand c LEFT JOIN prev ON prev.merchant_id = c.merchant_id AND prev.currency = c.currency"
             f" WHERE NOT EXISTS (SELECT 1 FROM {T_STATEMENT} s WHERE s.merchant_id = c.merchant_id"

@@ -69,6 +69,17 @@ def test_a_manual_statement_takes_the_orders_matching_the_filters(shop, buyer):
     assert old.pk in set(eligible_orders(merchant_id=shop.pk).values_list("pk", flat=True))
 
 
+def test_a_manual_batch_of_older_orders_never_has_a_period_starting_after_it_ends(shop, buyer):
+    _order(shop, buyer, days=5)
+    [recent] = statement_generate_manual(merchant=shop)
+    old = _order(shop, buyer, days=20)  # completed long ago, but only now recorded as such
+    [older] = statement_generate_manual(merchant=shop, order_ids=[old.pk],
+                                        completed_to=timezone.localdate(days_ago(15)))
+
+    assert older.period_end < recent.period_end
+    assert older.period_start is None or older.period_start <= older.period_end
+
+
 def test_each_currency_gets_its_own_manual_statement_unless_one_is_chosen(shop, buyer, business_type):
     fee_rule(scope=business_type, currency="USD", rate="0.01")
     _order(shop, buyer)
