@@ -51,6 +51,7 @@ from clearhouse.settlement.domain import (
 )
 from clearhouse.settlement.locks import statement_select_for_update
 from clearhouse.settlement.models import Statement, StatementEvent, StatementLine
+from clearhouse.settlement.notices import statement_disputed_notify, statement_issued_notify, statement_paid_notify
 from clearhouse.settlement.services import generation
 
 S = StatementStatus
@@ -217,6 +218,7 @@ def statement_issue(*, statement: Statement, actor=None) -> Statement:
     _move(locked, S.ISSUED, event="issued", actor=actor, parameters={"net_minor": locked.net_minor},
           issued_at=timezone.now())
     _audit(locked, "issued", actor, net_minor=locked.net_minor, revision=locked.revision)
+    statement_issued_notify(statement=locked)
     return locked
 
 
@@ -262,6 +264,7 @@ def statement_dispute(*, statement: Statement, reason: str, actor=None) -> State
     reason = _text(reason, param="reason", label=_("The reason"), max_length=REASON_MAX_LENGTH)
     _move(locked, S.DISPUTED, event="disputed", actor=actor, parameters={"reason": reason},
           disputed_at=timezone.now(), dispute_reason=reason)
+    statement_disputed_notify(statement=locked)
     return locked
 
 
@@ -298,6 +301,7 @@ def statement_adjust(*, statement: Statement, amount_minor: int, note: str, acto
           revision=locked.revision + 1, issued_at=timezone.now())
     _audit(locked, "adjusted", actor, amount_minor=amount, note=note, revision=locked.revision,
            net_minor=locked.net_minor)
+    statement_issued_notify(statement=locked)
     return locked
 
 
@@ -315,6 +319,7 @@ def statement_reissue(*, statement: Statement, actor=None) -> Statement:
           revision=locked.revision + 1, issued_at=timezone.now())
     _audit(locked, "reissued", actor, revision=locked.revision, net_minor_before=net_before,
            net_minor=locked.net_minor)
+    statement_issued_notify(statement=locked)
     return locked
 
 
@@ -382,4 +387,5 @@ def statement_record_payout(*, statement: Statement, amount_minor: int, payout_d
     except BaseException:
         locked.payout_voucher.delete(save=False)
         raise
+    statement_paid_notify(statement=locked)
     return locked
